@@ -1,0 +1,78 @@
+//! Command-line surface.
+
+use crate::target::local::Profile;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "manuel-migrate",
+    version,
+    about = "Move Manuel's Lambda backend from Python to Rust without downtime"
+)]
+pub struct Cli {
+    /// Project folder (holds manuel-migrate.toml); default: the current folder or a parent.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, inspect or stop the local stack (redis-server, moto server).
+    Stack {
+        #[command(subcommand)]
+        action: StackAction,
+    },
+    /// Run one API Gateway proxy event through a local function (Rust, or Python with --python-src).
+    Invoke(InvokeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackAction {
+    /// Start redis and moto detached on 127.0.0.1 and create the functions' resources.
+    Up {
+        #[arg(long)]
+        redis_port: Option<u16>,
+        #[arg(long)]
+        moto_port: Option<u16>,
+    },
+    /// Show the services of the running stack and their health.
+    Status,
+    /// Stop what `stack up` started.
+    Down,
+    /// Print the environment a function gets on this stack (shell `export` lines).
+    Env {
+        #[arg(long, default_value = "health")]
+        function: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Function name from manuel-migrate.toml.
+    #[arg(long)]
+    pub function: String,
+    /// JSON file: an API Gateway proxy event, or a parity fixture (its `event` is used).
+    #[arg(long, value_name = "FILE")]
+    pub event: PathBuf,
+    /// Run the real Python handler from this folder (a Manuel checkout's backend/src/functions).
+    #[arg(long, value_name = "DIR")]
+    pub python_src: Option<PathBuf>,
+    /// A fresh process for every invocation.
+    #[arg(long)]
+    pub cold: bool,
+    /// Invoke this many times (the first is cold, the rest warm unless --cold).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub times: u32,
+    /// Cargo profile of the Rust binary (default: release if built, else debug).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// Extra environment for the function (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+}

@@ -1,0 +1,47 @@
+//! One module per subcommand; `run` dispatches.
+
+pub mod invoke;
+pub mod stack;
+
+use crate::cli::{Cli, Command};
+use crate::config::Project;
+use anyhow::Context;
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let project = load_project(cli.project.as_deref())?;
+    match cli.command {
+        Command::Stack { action } => stack::run(&project, action).await,
+        Command::Invoke(args) => invoke::run(&project, args).await,
+    }
+}
+
+fn load_project(dir: Option<&std::path::Path>) -> anyhow::Result<Project> {
+    Ok(match dir {
+        Some(d) => Project::load(d)?,
+        None => {
+            let cwd = std::env::current_dir().context("current folder")?;
+            Project::discover(&cwd)?
+        }
+    })
+}
+
+/// Parse `KEY=VALUE` pairs given on the command line.
+pub fn parse_env_pairs(
+    pairs: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("--env {p}: expected KEY=VALUE"))
+        })
+        .collect()
+}
+
+pub fn table() -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t
+}

@@ -1,0 +1,111 @@
+//! `stack up|status|down|env`.
+
+use crate::cli::StackAction;
+use crate::config::Project;
+use crate::stack::{self, Ports, Stack};
+use crate::target::local::function_env;
+use std::collections::BTreeMap;
+
+pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> {
+    match action {
+        StackAction::Up {
+            redis_port,
+            moto_port,
+        } => {
+            if let Some(s) = Stack::attach(project) {
+                return Err(stack::StackError::AlreadyRunning(format!(
+                    "{}, {}",
+                    s.info.redis.pid, s.info.moto.pid
+                ))
+                .into());
+            }
+            let s = Stack::start(
+                project,
+                stack::shared_run_dir(project),
+                Ports {
+                    redis: redis_port,
+                    moto: moto_port,
+                },
+                true,
+            )
+            .await?;
+            let mut t = super::table();
+            t.set_header(vec!["service", "pid", "address", "log"]);
+            for svc in [&s.info.redis, &s.info.moto] {
+                t.add_row(vec![
+                    svc.name.clone(),
+                    svc.pid.to_string(),
+                    format!("127.0.0.1:{}", svc.port),
+                    svc.log.display().to_string(),
+                ]);
+            }
+            println!("{t}");
+            println!(
+                "resources: table {}, buckets {} and {}",
+                s.usage_table(),
+                s.manuals_bucket(),
+                s.audio_bucket()
+            );
+            Ok(0)
+        }
+        StackAction::Status => {
+            let Some(info) = stack::recorded(project) else {
+                println!("no stack is running (start one with `manuel-migrate stack up`)");
+                return Ok(0);
+            };
+            let mut t = super::table();
+            t.set_header(vec!["service", "pid", "address", "process", "health"]);
+            let mut all_ok = true;
+            for (svc, alive, health) in Stack::health(&info).await {
+                all_ok &= alive && health.starts_with("healthy");
+                t.add_row(vec![
+                    svc.name.clone(),
+                    svc.pid.to_string(),
+                    format!("127.0.0.1:{}", svc.port),
+                    if alive { "running" } else { "gone" }.to_string(),
+                    health,
+                ]);
+            }
+            println!("{t}");
+            println!("started {}", info.started_at);
+            Ok(if all_ok { 0 } else { 1 })
+        }
+        StackAction::Down => {
+            let stopped = stack::down(project)?;
+            if stopped.is_empty() {
+                println!("nothing to stop");
+            }
+            for svc in stopped {
+                let free = stack::port_is_free(svc.port);
+                println!(
+                    "stopped {} (pid {}), port {} {}",
+                    svc.name,
+                    svc.pid,
+                    svc.port,
+                    if free { "free" } else { "STILL IN USE" }
+                );
+            }
+            Ok(0)
+        }
+        StackAction::Env { function } => {
+            let Some(s) = Stack::attach(project) else {
+                anyhow::bail!("no stack is running (start one with `manuel-migrate stack up`)");
+            };
+            let env = function_env(
+                project,
+                &function,
+                &s.vars(),
+                &s.aws_env(),
+                &BTreeMap::new(),
+            )?;
+            for (k, v) in env {
+                println!("export {k}={}", shell_quote(&v));
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}

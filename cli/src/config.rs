@@ -1,0 +1,227 @@
+//! `manuel-migrate.toml`: the function pairs and the project's shared settings.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_FILE: &str = "manuel-migrate.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no {CONFIG_FILE} in {0} or any parent folder (run from the project, or pass --project DIR)")]
+    NotFound(PathBuf),
+    #[error("unknown function '{name}' (known: {known})")]
+    UnknownFunction { name: String, known: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub project: ProjectSection,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    pub stage: String,
+    pub region: String,
+    pub account_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// Folder of the Python function under `--python-src` (backend/src/functions).
+    pub python_dir: String,
+    /// `module.function` of the Python handler.
+    pub handler: String,
+    /// Cargo package of the Rust port (its binary has the same name).
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    pub template_resource: String,
+    pub memory_mb: u32,
+    pub timeout_s: u64,
+    /// Python layers the deployed function has (folders under `.layers/`).
+    #[serde(default)]
+    pub layers: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// A loaded configuration and the project folder it came from.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+}
+
+impl Project {
+    /// Find `manuel-migrate.toml` in `start` or a parent and load it.
+    pub fn discover(start: &Path) -> Result<Self, ConfigError> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            if d.join(CONFIG_FILE).is_file() {
+                return Self::load(d);
+            }
+            dir = d.parent();
+        }
+        Err(ConfigError::NotFound(start.to_path_buf()))
+    }
+
+    pub fn load(root: &Path) -> Result<Self, ConfigError> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.message().to_owned() + &span_note(&text, e.span()),
+        })?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn function(&self, name: &str) -> Result<&FunctionConfig, ConfigError> {
+        self.config
+            .functions
+            .get(name)
+            .ok_or_else(|| ConfigError::UnknownFunction {
+                name: name.to_owned(),
+                known: self
+                    .config
+                    .functions
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    pub fn function_names(&self) -> Vec<String> {
+        self.config.functions.keys().cloned().collect()
+    }
+
+    pub fn fixtures_dir(&self) -> PathBuf {
+        self.root.join("parity-fixtures")
+    }
+
+    pub fn reports_dir(&self) -> PathBuf {
+        self.root.join("reports")
+    }
+
+    /// Private working state (stack run directory, Python task copies).
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".manuel-migrate")
+    }
+
+    /// The Python that runs handlers: `.venv-lambda`, a Lambda-like runtime (awslambdaric and
+    /// boto3 only; everything else comes from the function folder and its layers).
+    pub fn lambda_python(&self) -> PathBuf {
+        self.root.join(".venv-lambda/bin/python")
+    }
+
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join(".layers")
+    }
+
+    pub fn tools_bin(&self) -> PathBuf {
+        self.root.join(".venv/bin")
+    }
+
+    /// The deployed function name of a function on this stage (`manuel-health-local`).
+    pub fn lambda_name(&self, function: &str) -> String {
+        format!("manuel-{function}-{}", self.config.project.stage)
+    }
+
+    pub fn function_arn(&self, function: &str) -> String {
+        let p = &self.config.project;
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            p.region,
+            p.account_id,
+            self.lambda_name(function)
+        )
+    }
+}
+
+/// "at line L, column C" for a TOML error span.
+fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return String::new();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    format!(" (line {line}, column {col})")
+}
+
+/// Replace `{placeholder}`s with values; an unknown placeholder is left as written.
+pub fn expand(template: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) if vars.contains_key(&after[..end]) => {
+                out.push_str(&vars[&after[..end]]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expand_fills_known_placeholders_only() {
+        let vars = BTreeMap::from([("a".to_string(), "1".to_string())]);
+        assert_eq!(expand("x{a}y{b}{", &vars), "x1y{b}{");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_position() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[project]\nstage='s'\nregion='r'\naccount_id='1'\nbogus=1\n",
+        )
+        .unwrap();
+        let err = Project::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("manuel-migrate.toml"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn repo_config_loads() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let p = Project::load(root).unwrap();
+        assert_eq!(p.function("health").unwrap().crate_name, "health");
+        assert!(p.function("nope").is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! manuel-migrate: move Manuel's Lambda backend from Python to Rust without downtime.
+//!
+//! Data flows one way: fixture → target → response → diff → report. See the README for the
+//! commands and DESIGN.md (shared) for the architecture.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod fsutil;
+pub mod runtime_api;
+pub mod stack;
+pub mod target;
+
+/// Exit codes: 0 success, 1 a gate failed (parity differences, bench targets), 2 usage or input
+/// error (bad file, unknown function, missing tool).
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const GATE_FAILED: i32 = 1;
+    pub const INPUT_ERROR: i32 = 2;
+}

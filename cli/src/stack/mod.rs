@@ -1,0 +1,420 @@
+//! The local stack: a real `redis-server` and a moto server on 127.0.0.1, the resources the
+//! functions expect, and the environment that points both implementations at them.
+//!
+//! `stack up` starts the services detached and records them in `.manuel-migrate/stack/stack.json`
+//! so that `stack down` stops exactly those processes, even after the CLI crashed. Commands that
+//! need a stack (`invoke`, `parity`) use a running one, or start a private one that dies with them.
+
+mod services;
+
+use crate::config::Project;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use services::port_is_free;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("{what} not found at {path} (run scripts/setup.sh)")]
+    MissingTool { what: &'static str, path: String },
+    #[error("port {port} on 127.0.0.1 is already in use ({service})")]
+    PortInUse { port: u16, service: &'static str },
+    #[error("{service} did not become healthy within {secs} s: {detail} (log: {log})")]
+    NotHealthy {
+        service: &'static str,
+        secs: u64,
+        detail: String,
+        log: String,
+    },
+    #[error("{0}")]
+    Io(String),
+    #[error("{context}: {message}")]
+    Aws { context: String, message: String },
+    #[error("a stack is already running (pids {0}); use it, or run `manuel-migrate stack down`")]
+    AlreadyRunning(String),
+}
+
+/// One started service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceInfo {
+    pub name: String,
+    pub pid: u32,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// What `stack.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StackInfo {
+    pub redis: ServiceInfo,
+    pub moto: ServiceInfo,
+    pub started_at: String,
+}
+
+/// A stack in use by this process. An owned (private) stack is stopped when dropped.
+pub struct Stack {
+    pub info: StackInfo,
+    owned: bool,
+    run_dir: PathBuf,
+    region: String,
+    account_id: String,
+    stage: String,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if self.owned {
+            services::stop(&self.info.redis);
+            services::stop(&self.info.moto);
+            let _ = std::fs::remove_dir_all(&self.run_dir);
+        }
+    }
+}
+
+pub fn shared_run_dir(project: &Project) -> PathBuf {
+    project.state_dir().join("stack")
+}
+
+fn state_file(run_dir: &Path) -> PathBuf {
+    run_dir.join("stack.json")
+}
+
+/// Ports for `stack up`; `None` picks a free one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ports {
+    pub redis: Option<u16>,
+    pub moto: Option<u16>,
+}
+
+impl Stack {
+    /// Start redis and moto. `detached` services outlive this process (`stack up`); otherwise
+    /// they are killed with it.
+    pub async fn start(
+        project: &Project,
+        run_dir: PathBuf,
+        ports: Ports,
+        detached: bool,
+    ) -> Result<Self, StackError> {
+        let redis_bin = services::which("redis-server").ok_or(StackError::MissingTool {
+            what: "redis-server",
+            path: "PATH".into(),
+        })?;
+        let moto_bin = project.tools_bin().join("moto_server");
+        if !moto_bin.is_file() {
+            return Err(StackError::MissingTool {
+                what: "moto_server",
+                path: moto_bin.display().to_string(),
+            });
+        }
+        let redis_port = services::choose_port(ports.redis, "redis")?;
+        let moto_port = services::choose_port(ports.moto, "moto")?;
+        std::fs::create_dir_all(&run_dir)
+            .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
+
+        let redis = services::spawn(
+            "redis",
+            &redis_bin,
+            &[
+                "--port".into(),
+                redis_port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                String::new(),
+                "--appendonly".into(),
+                "no".into(),
+                "--daemonize".into(),
+                "no".into(),
+                "--dir".into(),
+                run_dir.display().to_string(),
+            ],
+            redis_port,
+            &run_dir,
+            detached,
+        )?;
+        let moto = match services::spawn(
+            "moto",
+            &moto_bin,
+            &[
+                "-H".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                moto_port.to_string(),
+            ],
+            moto_port,
+            &run_dir,
+            detached,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                services::stop(&redis);
+                return Err(e);
+            }
+        };
+        let p = &project.config.project;
+        let stack = Stack {
+            info: StackInfo {
+                redis,
+                moto,
+                started_at: chrono::Utc::now().to_rfc3339(),
+            },
+            owned: true,
+            run_dir: run_dir.clone(),
+            region: p.region.clone(),
+            account_id: p.account_id.clone(),
+            stage: p.stage.clone(),
+        };
+        // From here on, dropping `stack` on an error stops both services.
+        services::wait_redis(&stack.info.redis, Duration::from_secs(15)).await?;
+        services::wait_moto(&stack.info.moto, Duration::from_secs(30)).await?;
+        stack.provision().await?;
+        let mut stack = stack;
+        if detached {
+            let json = serde_json::to_vec_pretty(&stack.info).expect("stack info serialises");
+            crate::fsutil::write_atomic(&state_file(&run_dir), &json)
+                .map_err(|e| StackError::Io(e.to_string()))?;
+            stack.owned = false;
+        }
+        Ok(stack)
+    }
+
+    /// The stack `stack up` started, when its services are alive.
+    pub fn attach(project: &Project) -> Option<Self> {
+        let run_dir = shared_run_dir(project);
+        let text = std::fs::read(state_file(&run_dir)).ok()?;
+        let info: StackInfo = serde_json::from_slice(&text).ok()?;
+        if !services::alive(&info.redis) || !services::alive(&info.moto) {
+            return None;
+        }
+        let p = &project.config.project;
+        Some(Stack {
+            info,
+            owned: false,
+            run_dir,
+            region: p.region.clone(),
+            account_id: p.account_id.clone(),
+            stage: p.stage.clone(),
+        })
+    }
+
+    /// Use the running stack, or start a private one for the duration of this command.
+    pub async fn attach_or_start(project: &Project) -> Result<Self, StackError> {
+        if let Some(s) = Self::attach(project) {
+            tracing::info!(
+                "using the running stack (moto :{}, redis :{})",
+                s.info.moto.port,
+                s.info.redis.port
+            );
+            return Ok(s);
+        }
+        let run_dir = project
+            .state_dir()
+            .join(format!("stack-{}", std::process::id()));
+        Self::start(project, run_dir, Ports::default(), false).await
+    }
+
+    pub fn is_owned(&self) -> bool {
+        self.owned
+    }
+
+    pub fn moto_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.info.moto.port)
+    }
+
+    pub fn usage_table(&self) -> String {
+        format!("manuel-usage-{}", self.stage)
+    }
+
+    pub fn manuals_bucket(&self) -> String {
+        format!("manuel-manuals-{}-{}", self.stage, self.account_id)
+    }
+
+    pub fn audio_bucket(&self) -> String {
+        format!("manuel-audio-{}-{}", self.stage, self.account_id)
+    }
+
+    /// Values for the `{placeholders}` of function environments.
+    pub fn vars(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("region".into(), self.region.clone()),
+            ("account_id".into(), self.account_id.clone()),
+            ("stage".into(), self.stage.clone()),
+            ("usage_table".into(), self.usage_table()),
+            ("manuals_bucket".into(), self.manuals_bucket()),
+            ("audio_bucket".into(), self.audio_bucket()),
+            ("redis_host".into(), "127.0.0.1".into()),
+            ("redis_port".into(), self.info.redis.port.to_string()),
+            ("kb_id".into(), "LOCALKB0001".into()),
+        ])
+    }
+
+    /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto.
+    pub fn aws_env(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("AWS_ENDPOINT_URL".into(), self.moto_url()),
+            ("AWS_REGION".into(), self.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.region.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_SESSION_TOKEN".into(), "testing".into()),
+        ])
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let creds =
+            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(self.region.clone()))
+            .endpoint_url(self.moto_url())
+            .credentials_provider(creds)
+            .load()
+            .await
+    }
+
+    /// Create the usage table and the manuals and audio buckets (idempotent).
+    pub async fn provision(&self) -> Result<(), StackError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let conf = self.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        for bucket in [self.manuals_bucket(), self.audio_bucket()] {
+            let loc = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    self.region.as_str(),
+                ))
+                .build();
+            if let Err(e) = s3
+                .create_bucket()
+                .bucket(&bucket)
+                .create_bucket_configuration(loc)
+                .send()
+                .await
+            {
+                let already = e.as_service_error().is_some_and(|se| {
+                    se.is_bucket_already_owned_by_you() || se.is_bucket_already_exists()
+                });
+                if !already {
+                    return Err(StackError::Aws {
+                        context: format!("create bucket {bucket}"),
+                        message: aws_message(&e),
+                    });
+                }
+            }
+        }
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition")
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("key schema")
+        };
+        let res = ddb
+            .create_table()
+            .table_name(self.usage_table())
+            .attribute_definitions(attr("user_id"))
+            .attribute_definitions(attr("date"))
+            .key_schema(key("user_id", KeyType::Hash))
+            .key_schema(key("date", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        if let Err(e) = res {
+            let exists = e
+                .as_service_error()
+                .is_some_and(|se| se.is_resource_in_use_exception());
+            if !exists {
+                return Err(StackError::Aws {
+                    context: format!("create table {}", self.usage_table()),
+                    message: aws_message(&e),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Return every service to its freshly provisioned state: moto reset, Redis flushed.
+    pub async fn reset(&self) -> Result<(), StackError> {
+        let url = format!("{}/moto-api/reset", self.moto_url());
+        reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| StackError::Io(format!("moto reset: {e}")))?;
+        services::redis_command(self.info.redis.port, &["FLUSHALL"])
+            .await
+            .map_err(|e| StackError::Io(format!("redis FLUSHALL: {e}")))?;
+        self.provision().await
+    }
+
+    /// Health of each service: (name, pid, port, alive, healthy detail).
+    pub async fn health(info: &StackInfo) -> Vec<(ServiceInfo, bool, String)> {
+        let mut out = Vec::new();
+        let r_alive = services::alive(&info.redis);
+        let r = match services::redis_command(info.redis.port, &["PING"]).await {
+            Ok(s) if s == "PONG" => "healthy (PONG)".to_string(),
+            Ok(s) => format!("unexpected answer {s}"),
+            Err(e) => format!("unhealthy: {e}"),
+        };
+        out.push((info.redis.clone(), r_alive, r));
+        let m_alive = services::alive(&info.moto);
+        let m = match services::moto_ready(info.moto.port).await {
+            Ok(()) => "healthy".to_string(),
+            Err(e) => format!("unhealthy: {e}"),
+        };
+        out.push((info.moto.clone(), m_alive, m));
+        out
+    }
+}
+
+/// Stop the stack that `stack up` recorded. Returns what was stopped (empty when nothing ran).
+pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {
+    let run_dir = shared_run_dir(project);
+    let file = state_file(&run_dir);
+    let Ok(text) = std::fs::read(&file) else {
+        return Ok(Vec::new());
+    };
+    let info: StackInfo = serde_json::from_slice(&text)
+        .map_err(|e| StackError::Io(format!("{}: {e}", file.display())))?;
+    let mut stopped = Vec::new();
+    for svc in [&info.redis, &info.moto] {
+        if services::alive(svc) {
+            services::stop(svc);
+            stopped.push(svc.clone());
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+    Ok(stopped)
+}
+
+/// The recorded stack, alive or not.
+pub fn recorded(project: &Project) -> Option<StackInfo> {
+    let text = std::fs::read(state_file(&shared_run_dir(project))).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+pub fn aws_message<E: std::error::Error>(e: &E) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}

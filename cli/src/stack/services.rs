@@ -1,0 +1,236 @@
+//! Starting, probing and stopping the stack's service processes.
+
+use super::{ServiceInfo, StackError};
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/bin".into()])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+pub fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+pub fn choose_port(wanted: Option<u16>, service: &'static str) -> Result<u16, StackError> {
+    match wanted {
+        Some(port) if port_is_free(port) => Ok(port),
+        Some(port) => Err(StackError::PortInUse { port, service }),
+        None => std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| StackError::Io(format!("no free port for {service}: {e}"))),
+    }
+}
+
+pub fn spawn(
+    name: &'static str,
+    program: &Path,
+    args: &[String],
+    port: u16,
+    run_dir: &Path,
+    detached: bool,
+) -> Result<ServiceInfo, StackError> {
+    let log = run_dir.join(format!("{name}.log"));
+    let out = File::create(&log).map_err(|e| StackError::Io(format!("{}: {e}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| StackError::Io(format!("{}: {e}", log.display())))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    if !detached {
+        // SAFETY: prctl is async-signal-safe; it makes the kernel SIGKILL the service if this
+        // process dies, so a private stack never outlives its command.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| StackError::Io(format!("cannot start {}: {e}", program.display())))?;
+    let info = ServiceInfo {
+        name: name.into(),
+        pid: child.id(),
+        port,
+        log,
+    };
+    // The child is reaped by `stop` (owned) or by init once we exit (detached).
+    std::mem::forget(child);
+    Ok(info)
+}
+
+/// Is the recorded process still running, and is it still the program we started (pids are
+/// reused)?
+pub fn alive(svc: &ServiceInfo) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", svc.pid)).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let expect = match svc.name.as_str() {
+        "redis" => "redis-server",
+        "moto" => "moto_server",
+        other => other,
+    };
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", svc.pid)).unwrap_or_default();
+    let zombie = state
+        .rsplit(')')
+        .next()
+        .is_some_and(|s| s.trim_start().starts_with('Z'));
+    cmdline.contains(expect) && !zombie
+}
+
+/// SIGTERM the service's process group, wait up to 5 s, then SIGKILL; reap it if it is ours.
+pub fn stop(svc: &ServiceInfo) {
+    if !alive(svc) {
+        reap(svc.pid);
+        return;
+    }
+    let pgid = -(svc.pid as i32);
+    // SAFETY: kill(2) and waitpid(2) on a pid we started; no memory is shared.
+    unsafe {
+        libc::kill(pgid, libc::SIGTERM);
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        reap(svc.pid);
+        if !alive(svc) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(pgid, libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    reap(svc.pid);
+}
+
+fn reap(pid: u32) {
+    let mut status = 0;
+    // SAFETY: WNOHANG waitpid on a pid; harmless when it is not our child.
+    unsafe {
+        libc::waitpid(pid as i32, &mut status, libc::WNOHANG);
+    }
+}
+
+fn last_log_line(svc: &ServiceInfo) -> String {
+    std::fs::read_to_string(&svc.log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "no output".into())
+}
+
+async fn wait_until<F, Fut>(
+    svc: &ServiceInfo,
+    service: &'static str,
+    limit: Duration,
+    mut probe: F,
+) -> Result<(), StackError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < limit {
+        if !alive(svc) {
+            return Err(StackError::NotHealthy {
+                service,
+                secs: limit.as_secs(),
+                detail: format!("exited: {}", last_log_line(svc)),
+                log: svc.log.display().to_string(),
+            });
+        }
+        match probe().await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(StackError::NotHealthy {
+        service,
+        secs: limit.as_secs(),
+        detail: last,
+        log: svc.log.display().to_string(),
+    })
+}
+
+pub async fn wait_redis(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+    let port = svc.port;
+    wait_until(svc, "redis", limit, || async move {
+        match redis_command(port, &["PING"]).await {
+            Ok(s) if s == "PONG" => Ok(()),
+            Ok(s) => Err(format!("PING answered {s}")),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+pub async fn wait_moto(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+    let port = svc.port;
+    wait_until(svc, "moto", limit, || async move { moto_ready(port).await }).await
+}
+
+pub async fn moto_ready(port: u16) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{port}/moto-api/data.json");
+    let resp = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", resp.status()))
+    }
+}
+
+/// Send one command over RESP and return the first reply line (without its type marker).
+pub async fn redis_command(port: u16, args: &[&str]) -> Result<String, String> {
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 512];
+        let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let line = text.lines().next().unwrap_or("").to_owned();
+        match line.chars().next() {
+            Some('-') => Err(line[1..].to_owned()),
+            Some(_) => Ok(line[1..].to_owned()),
+            None => Err("connection closed".into()),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(2), fut)
+        .await
+        .map_err(|_| "timed out".to_string())?
+}

@@ -1,0 +1,196 @@
+//! Rust port of Manuel's health function (`backend/src/functions/health/app.py`) *as deployed*
+//! by `backend/template.yaml`.
+//!
+//! Deployment facts that decide the behaviour (see the README's parity table):
+//! - The function has no layers, so neither the `security_*` modules nor the `redis` package are
+//!   importable in Lambda. The security decorators fall back to identity, and the Redis check
+//!   takes its fallback path: a plain TCP connect to `REDIS_ENDPOINT:REDIS_PORT`, reported as
+//!   `"status": "unavailable"` with a `connectivity` verdict. This port does the same.
+//! - Only a `GET` whose path ends in `/health` is answered; every other route (including
+//!   `/health/deep` and the circuit-breaker routes the template wires to it) is a 404.
+
+use manuel_shared::apigw::{get_or, Response, CORS_ALLOW_HEADERS};
+use manuel_shared::py::{parse_int, type_name};
+use manuel_shared::runtime::{now_secs, InvokeContext};
+use serde_json::{json, Map, Value};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+/// The environment the handler reads (`os.environ.get` with Python's defaults).
+#[derive(Debug, Clone, Default)]
+pub struct HealthEnv {
+    pub redis_endpoint: String,
+    pub redis_port: String,
+    pub enable_redis: String,
+}
+
+impl HealthEnv {
+    pub fn from_env() -> Self {
+        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        Self {
+            redis_endpoint: var("REDIS_ENDPOINT", ""),
+            redis_port: var("REDIS_PORT", "6379"),
+            enable_redis: var("ENABLE_REDIS_CACHE", "false"),
+        }
+    }
+}
+
+/// Handle one API Gateway proxy event; returns the proxy response dict.
+pub async fn handle(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Value {
+    match route(event, ctx, env).await {
+        Ok(resp) => resp.to_value(),
+        Err(message) => json_response(
+            500,
+            &json!({"status": "unhealthy", "error": message, "timestamp": now_secs()}),
+        )
+        .to_value(),
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    Response::new(status)
+        .header("Content-Type", "application/json")
+        .header("Access-Control-Allow-Origin", "*")
+        .json_body(body)
+}
+
+/// The body of Python's `try:` block; `Err` is `str(e)` of the exception it would raise.
+async fn route(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Result<Response, String> {
+    let default_method = json!("GET");
+    let default_path = json!("");
+    let method = get_or(event, "httpMethod", &default_method)?;
+    let path = get_or(event, "path", &default_path)?;
+
+    if method.as_str() == Some("OPTIONS") {
+        return Ok(Response::new(200)
+            .header("Access-Control-Allow-Origin", "*")
+            .header("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
+            .header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+            .text_body(""));
+    }
+
+    if method.as_str() == Some("GET") && ends_with(path, "/health")? {
+        let redis_check = redis_check(env).await;
+        let overall = if redis_check.get("status").and_then(Value::as_str) == Some("error") {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        let region = if ctx.invoked_function_arn.is_empty() {
+            "unknown".to_owned()
+        } else {
+            ctx.arn_part(3)
+                .ok_or_else(|| "list index out of range".to_owned())?
+                .to_owned()
+        };
+        let used_mb = match &ctx.memory_limit_in_mb {
+            Some(m) => Value::String(m.clone()),
+            None => Value::Null,
+        };
+        let remaining = ctx.remaining_time_in_millis() as f64 / 1000.0;
+        let body = json!({
+            "status": overall,
+            "timestamp": now_secs(),
+            "service": "manuel-backend",
+            "version": "minimal-v1.0.1",
+            "region": region,
+            "environment": "dev",
+            "checks": {
+                "lambda": {"status": "healthy", "message": "Function executing normally"},
+                "memory": {"status": "healthy", "used_mb": used_mb, "available_mb": 512},
+                "redis_cache": Value::Object(redis_check),
+            },
+            "uptime_seconds": remaining,
+        });
+        return Ok(json_response(200, &body));
+    }
+
+    Ok(json_response(404, &json!({"error": "Endpoint not found"})))
+}
+
+/// Python's `path.endswith(suffix)`, including the AttributeError for non-strings.
+fn ends_with(path: &Value, suffix: &str) -> Result<bool, String> {
+    match path {
+        Value::String(s) => Ok(s.ends_with(suffix)),
+        other => Err(format!(
+            "'{}' object has no attribute 'endswith'",
+            type_name(other)
+        )),
+    }
+}
+
+/// `test_redis_connection()` on the path the deployed function takes: no `redis` package, so a
+/// TCP reachability test of the configured endpoint.
+pub async fn redis_check(env: &HealthEnv) -> Map<String, Value> {
+    let enabled = env.enable_redis.to_lowercase() == "true";
+    if !enabled || env.redis_endpoint.is_empty() {
+        return obj(json!({"status": "disabled", "message": "Redis cache is not enabled"}));
+    }
+    let (status, message) = match tcp_probe(&env.redis_endpoint, &env.redis_port).await {
+        Ok(0) => (
+            "network_reachable",
+            "Redis endpoint is reachable but client library not available".to_owned(),
+        ),
+        Ok(errno) => (
+            "network_unreachable",
+            format!("Cannot connect to Redis endpoint (error: {errno})"),
+        ),
+        Err(e) => ("network_error", format!("Network test failed: {e}")),
+    };
+    obj(json!({
+        "status": "unavailable",
+        "message": "Redis client library not installed",
+        "endpoint": env.redis_endpoint,
+        "port": env.redis_port,
+        "connectivity": status,
+        "connectivity_message": message,
+    }))
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Python's `socket.connect_ex((host, int(port)))` with a 5 s timeout: `Ok(0)` when connected,
+/// `Ok(errno)` when the connect failed, `Err(message)` where Python raises.
+async fn tcp_probe(host: &str, port: &str) -> Result<i32, String> {
+    let port = parse_int(port)?;
+    let port = u16::try_from(port).map_err(|_| "connect_ex(): port must be 0-65535.".to_owned())?;
+    let target = format!("{host}:{port}");
+    let addrs: Vec<SocketAddr> = tokio::task::spawn_blocking(move || {
+        target
+            .to_socket_addrs()
+            .map(|it| it.filter(SocketAddr::is_ipv4).collect::<Vec<_>>())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|_| "[Errno -2] Name or service not known".to_owned())?;
+    let Some(addr) = addrs.first().copied() else {
+        return Err("[Errno -2] Name or service not known".to_owned());
+    };
+    match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Ok(0),
+        Ok(Err(e)) => Ok(e.raw_os_error().unwrap_or(EIO)),
+        Err(_) => Ok(11), // EAGAIN: what connect_ex returns when the socket timeout expires
+    }
+}
+
+/// errno reported when the OS gave no code (never seen on Linux; kept total).
+const EIO: i32 = 5;
+
+/// Build the handler's context from what the Rust runtime delivers.
+pub fn context_from_parts(
+    request_id: &str,
+    invoked_function_arn: &str,
+    deadline_ms: u64,
+) -> InvokeContext {
+    InvokeContext {
+        request_id: request_id.to_owned(),
+        invoked_function_arn: invoked_function_arn.to_owned(),
+        deadline_ms,
+        memory_limit_in_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
+    }
+}

@@ -1,0 +1,27 @@
+//! Lambda bootstrap of the health function: tracing, environment once, then the runtime loop.
+
+use health::{context_from_parts, handle, HealthEnv};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .without_time()
+        .with_ansi(false)
+        .init();
+    let env = HealthEnv::from_env();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let env = &env;
+        async move {
+            let ctx = context_from_parts(
+                &event.context.request_id,
+                &event.context.invoked_function_arn,
+                event.context.deadline,
+            );
+            Ok::<Value, Error>(handle(&event.payload, &ctx, env).await)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything manuel-migrate needs on a fresh Debian machine, then builds the workspace.
+# Idempotent: a second run only checks stamps and lets cargo see that nothing changed.
+#
+#   scripts/setup.sh            install + debug build of the workspace + release function binaries
+#   SKIP_BUILD=1 scripts/setup.sh   install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+PY=${PYTHON:-python3}
+say() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# 1. Debian packages: the real redis-server (not started by apt here; the stack starts it).
+if ! command -v redis-server >/dev/null 2>&1; then
+  say "installing redis-server (apt)"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+
+# 2. Python environments, each rebuilt only when its requirements change.
+venv() { # venv DIR REQUIREMENTS
+  local dir=$1 req=$2 stamp
+  stamp=$(sha256sum "$req" | cut -c1-16)
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then return; fi
+  say "creating $dir from $req"
+  rm -rf "$dir"
+  "$PY" -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check -r "$req"
+  echo "$stamp" >"$dir/.stamp"
+}
+layer() { # layer NAME REQUIREMENTS — laid out as Lambda's /opt/python
+  local dir=.layers/$1 req=$2 stamp
+  stamp=$(sha256sum "$req" | cut -c1-16)
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then return; fi
+  say "building layer $1 from $req"
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  .venv-lambda/bin/pip install -q --disable-pip-version-check --target "$dir/python" -r "$req"
+  echo "$stamp" >"$dir/.stamp"
+}
+venv .venv scripts/python/tools.txt
+venv .venv-lambda scripts/python/lambda-runtime.txt
+layer redis scripts/python/layer-redis.txt
+layer pdf-processing scripts/python/layer-pdf-processing.txt
+
+# 3. The workspace: debug build (tests, CLI) and release binaries of the functions.
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "building the workspace"
+  cargo build --workspace --all-targets --quiet
+  fns=$(for d in functions/*/; do printf ' -p %s' "$(basename "$d")"; done)
+  # shellcheck disable=SC2086
+  cargo build --release --quiet $fns
+fi
+say "ready: $root"

@@ -30,6 +30,8 @@ pub enum Command {
     },
     /// Run one API Gateway proxy event through a local function (Rust, or Python with --python-src).
     Invoke(InvokeArgs),
+    /// Replay the fixtures against the Rust side and the Python side, diff, report, gate.
+    Parity(ParityArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,4 +77,62 @@ pub struct InvokeArgs {
     /// Extra environment for the function (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ParityArgs {
+    #[command(subcommand)]
+    pub action: Option<ParityAction>,
+    #[command(flatten)]
+    pub run: ParityRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParityAction {
+    /// Run the real Python handlers and (with --yes) write their responses into the fixtures.
+    Record(RecordArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CaseSelection {
+    /// Functions to check (repeatable; default: every function with fixtures).
+    #[arg(long = "function", value_name = "NAME")]
+    pub functions: Vec<String>,
+    /// Only cases whose name matches this glob.
+    #[arg(long = "case", value_name = "GLOB")]
+    pub case: Option<String>,
+    /// Cargo profile of the Rust binaries (default: release if built, else debug).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityRunArgs {
+    #[command(flatten)]
+    pub select: CaseSelection,
+    /// Compare against the real Python handlers in this folder instead of the recordings.
+    #[arg(long, value_name = "DIR")]
+    pub python_src: Option<PathBuf>,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+    /// Unexplained differences the gate tolerates.
+    #[arg(long, default_value_t = 0)]
+    pub max_diff: usize,
+    /// Folder for the reports (default: reports/ of the project).
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    pub select: CaseSelection,
+    /// backend/src/functions of a Manuel checkout.
+    #[arg(long, value_name = "DIR")]
+    pub python_src: PathBuf,
+    /// Write the recordings (without it, only show what would change).
+    #[arg(long)]
+    pub yes: bool,
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fsutil;
+pub mod parity;
 pub mod runtime_api;
 pub mod stack;
 pub mod target;

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod invoke;
+pub mod parity;
 pub mod stack;
 
 use crate::cli::{Cli, Command};
@@ -12,6 +13,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Stack { action } => stack::run(&project, action).await,
         Command::Invoke(args) => invoke::run(&project, args).await,
+        Command::Parity(args) => parity::run(&project, args).await,
     }
 }
 

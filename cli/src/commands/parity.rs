@@ -1,0 +1,217 @@
+//! `parity` and `parity record`.
+
+use crate::cli::{CaseSelection, ParityAction, ParityArgs, ParityRunArgs, RecordArgs};
+use crate::config::Project;
+use crate::exit;
+use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
+use crate::parity::engine::{python_twice, run_case, Pool, PythonSide};
+use crate::parity::fixture::{self, Case, RecordMeta};
+use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
+use crate::parity::rules::Rules;
+use crate::stack::Stack;
+use crate::target::Side;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Instant;
+
+pub async fn run(project: &Project, args: ParityArgs) -> anyhow::Result<i32> {
+    match args.action {
+        Some(ParityAction::Record(r)) => record(project, r).await,
+        None => compare(project, args.run).await,
+    }
+}
+
+/// Load rules and every selected fixture up front: bad input stops us before anything starts.
+fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules, Vec<(String, Vec<Case>)>)> {
+    let rules = Rules::load(&project.fixtures_dir().join("rules.toml"))?;
+    let glob = sel
+        .case
+        .as_deref()
+        .map(|g| globset::Glob::new(g).map(|g| g.compile_matcher()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
+    let functions = if sel.functions.is_empty() {
+        project
+            .function_names()
+            .into_iter()
+            .filter(|f| project.fixtures_dir().join(f).is_dir())
+            .collect()
+    } else {
+        sel.functions.clone()
+    };
+    let mut out = Vec::new();
+    for f in functions {
+        project.function(&f)?;
+        out.push((f.clone(), fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref())?));
+    }
+    Ok((rules, out))
+}
+
+fn progress(total: usize, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
+            .expect("progress template")
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_owned());
+    pb
+}
+
+async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
+    let (rules, selected) = load_inputs(project, &args.select)?;
+    if !args.python_src.is_some() {
+        for (_, cases) in &selected {
+            for c in cases {
+                if c.fixture.python.is_none() {
+                    anyhow::bail!(
+                        "{}: no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`",
+                        c.file.display()
+                    );
+                }
+            }
+        }
+    }
+    let stack = Stack::attach_or_start(project).await?;
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    let total: usize = selected.iter().map(|(_, c)| c.len()).sum();
+    let pb = progress(total, "parity");
+    let mut results = Vec::with_capacity(total);
+    for (function, cases) in &selected {
+        pb.set_message(function.clone());
+        let rust = Pool::new(project, &stack, function, Side::Rust, None, args.select.profile)?;
+        let py_pool = match &args.python_src {
+            Some(src) => Some(Pool::new(project, &stack, function, Side::Python, Some(src.clone()), None)?),
+            None => None,
+        };
+        let python = match &py_pool {
+            Some(p) => PythonSide::Live(p),
+            None => PythonSide::Recorded,
+        };
+        let mut stream = futures::stream::iter(cases.iter())
+            .map(|case| run_case(case, &rules, &rust, &python, &stack))
+            .buffered(args.concurrency as usize);
+        while let Some(res) = stream.next().await {
+            let res = res?;
+            if res.verdict == Verdict::Different {
+                pb.println(format!("DIFFERENT {}/{}: {}", res.function, res.case, res.differences.iter().filter(|d| d.class == crate::parity::diff::Class::Unexplained).map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")));
+            }
+            results.push(res);
+            pb.inc(1);
+        }
+    }
+    pb.finish_and_clear();
+    let elapsed = t0.elapsed().as_secs_f64();
+    let unexplained: usize = results.iter().map(|r| r.unexplained()).sum();
+    let report = ParityReport {
+        started_at: started_at.to_rfc3339(),
+        python_mode: if args.python_src.is_some() { "live".into() } else { "recorded".into() },
+        max_diff: args.max_diff,
+        unexplained,
+        passed: unexplained <= args.max_diff,
+        elapsed_s: elapsed,
+        cases_per_s: results.len() as f64 / elapsed.max(1e-9),
+        divergences: rules
+            .divergences
+            .iter()
+            .map(|d| DivergenceNote { divergence: d.label.clone(), reason: d.reason.clone() })
+            .collect(),
+        cases: results,
+    };
+    let dir = args.reports.clone().unwrap_or_else(|| project.reports_dir());
+    let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    let written = report.write(&dir, &stamp)?;
+
+    let mut t = super::table();
+    t.set_header(vec!["function", "cases", "identical", "noise", "accepted", "different", "unexplained diffs"]);
+    for (f, k) in report.counts() {
+        t.add_row(vec![f, k.cases.to_string(), k.identical.to_string(), k.noise.to_string(), k.accepted.to_string(), k.different.to_string(), k.unexplained.to_string()]);
+    }
+    println!("{t}");
+    println!(
+        "{}: {} unexplained difference(s) (gate {}), {} cases in {:.2} s ({:.0}/s), Python side {}",
+        if report.passed { "PASSED" } else { "FAILED" },
+        report.unexplained,
+        report.max_diff,
+        report.cases.len(),
+        elapsed,
+        report.cases_per_s,
+        report.python_mode
+    );
+    for p in written {
+        println!("report: {}", p.display());
+    }
+    Ok(if report.passed { exit::OK } else { exit::GATE_FAILED })
+}
+
+async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
+    let (rules, selected) = load_inputs(project, &args.select)?;
+    let stack = Stack::attach_or_start(project).await?;
+    let total: usize = selected.iter().map(|(_, c)| c.len()).sum();
+    let pb = progress(total, "record");
+    let mut t = super::table();
+    t.set_header(vec!["case", "status", "change", "noise paths"]);
+    let mut updated = Vec::new();
+    for (function, cases) in &selected {
+        let pool = Pool::new(project, &stack, function, Side::Python, Some(args.python_src.clone()), None)?;
+        for case in cases {
+            let (answer, noise, ctx) = python_twice(&pool, case, &stack).await?;
+            let change = match &case.fixture.python {
+                None => "new".to_string(),
+                Some(old) => {
+                    let old_ctx = case
+                        .fixture
+                        .recorded
+                        .as_ref()
+                        .map(|m| SideCtx { at: m.at, vars: m.vars.clone() })
+                        .unwrap_or_default();
+                    let mut all_noise = noise.clone();
+                    all_noise.extend(case.fixture.noise.iter().cloned());
+                    let input = DiffInput {
+                        function,
+                        case: &case.fixture.name,
+                        rules: &rules,
+                        noise: &all_noise,
+                        python: &old_ctx,
+                        rust: &ctx,
+                    };
+                    let diffs = diff_responses(&input, old, &answer.response);
+                    let real: Vec<String> = diffs
+                        .iter()
+                        .filter(|d| d.class == crate::parity::diff::Class::Unexplained)
+                        .map(|d| d.path.clone())
+                        .collect();
+                    if real.is_empty() { "unchanged".into() } else { format!("changed: {}", real.join(", ")) }
+                }
+            };
+            let status = answer.response.get("statusCode").map(|s| s.to_string()).unwrap_or_default();
+            t.add_row(vec![case.id(), status, change.clone(), noise.join(", ")]);
+            if change != "unchanged" || case.fixture.noise != noise {
+                let mut c = case.clone();
+                c.fixture.python = Some(answer.response);
+                c.fixture.noise = noise;
+                c.fixture.recorded = Some(RecordMeta {
+                    at: ctx.at,
+                    vars: ctx.vars,
+                    source: format!("{}/{} on .venv-lambda (awslambdaric)", function, project.function(function)?.handler),
+                });
+                updated.push(c);
+            }
+            pb.inc(1);
+        }
+    }
+    pb.finish_and_clear();
+    println!("{t}");
+    if updated.is_empty() {
+        println!("recordings are up to date");
+    } else if args.yes {
+        for c in &updated {
+            fixture::save(c)?;
+        }
+        println!("wrote {} recording(s)", updated.len());
+    } else {
+        println!("{} recording(s) would change; run again with --yes to write them", updated.len());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,187 @@
+//! Running cases: sandbox pools per side, Python noise measurement, comparison.
+
+use super::diff::{diff_responses, DiffInput, SideCtx};
+use super::fixture::{Case, RecordMeta};
+use super::report::{CaseResult, Verdict};
+use super::rules::Rules;
+use crate::config::Project;
+use crate::runtime_api::Sandbox;
+use crate::stack::Stack;
+use crate::target::local::{function_env, sandbox, LocalTargetSpec, Profile};
+use crate::target::{Answer, Side};
+use axum::body::Bytes;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Sandboxes of one side of one function, reused across cases, one set per distinct
+/// per-case environment.
+pub struct Pool<'a> {
+    project: &'a Project,
+    function: String,
+    side: Side,
+    base_env: BTreeMap<String, String>,
+    python_src: Option<PathBuf>,
+    profile: Option<Profile>,
+    idle: Mutex<HashMap<String, Vec<Sandbox>>>,
+}
+
+impl<'a> Pool<'a> {
+    pub fn new(
+        project: &'a Project,
+        stack: &Stack,
+        function: &str,
+        side: Side,
+        python_src: Option<PathBuf>,
+        profile: Option<Profile>,
+    ) -> anyhow::Result<Self> {
+        let base_env = function_env(project, function, &stack.vars(), &stack.aws_env(), &BTreeMap::new())?;
+        let pool = Self {
+            project,
+            function: function.to_owned(),
+            side,
+            base_env,
+            python_src,
+            profile,
+            idle: Mutex::new(HashMap::new()),
+        };
+        // Fail early (binary not built, no Python) before any case runs.
+        pool.build(&BTreeMap::new())?;
+        Ok(pool)
+    }
+
+    fn build(&self, overrides: &BTreeMap<String, String>) -> anyhow::Result<Sandbox> {
+        let mut env = self.base_env.clone();
+        env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let spec = LocalTargetSpec {
+            project: self.project,
+            function: &self.function,
+            side: self.side,
+            env,
+            python_src: self.python_src.as_deref(),
+            profile: self.profile,
+        }
+        .build()?;
+        Ok(sandbox(spec, false))
+    }
+
+    fn key(overrides: &BTreeMap<String, String>) -> String {
+        serde_json::to_string(overrides).unwrap_or_default()
+    }
+
+    /// Invoke one event in an idle sandbox with these overrides (a new one if none is idle).
+    pub async fn invoke(&self, overrides: &BTreeMap<String, String>, event: Bytes) -> anyhow::Result<Answer> {
+        let key = Self::key(overrides);
+        let taken = self.idle.lock().ok().and_then(|mut m| m.get_mut(&key).and_then(Vec::pop));
+        let mut sb = match taken {
+            Some(sb) => sb,
+            None => self.build(overrides)?,
+        };
+        let inv = sb.invoke(event).await?;
+        if let Ok(mut m) = self.idle.lock() {
+            m.entry(key).or_default().push(sb);
+        }
+        Ok(Answer::from(inv))
+    }
+}
+
+/// Where the Python answers come from.
+pub enum PythonSide<'a> {
+    /// The responses recorded in the fixtures.
+    Recorded,
+    /// The real handlers, run now (invoked twice per case to measure noise).
+    Live(&'a Pool<'a>),
+}
+
+pub fn ctx_now(stack: &Stack) -> SideCtx {
+    SideCtx {
+        at: chrono::Utc::now().timestamp(),
+        vars: stack.vars(),
+    }
+}
+
+/// Paths where two answers of the same side differ (no rules: raw disagreement).
+pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
+    let rules = Rules::default();
+    let input = DiffInput {
+        function: "",
+        case: "",
+        rules: &rules,
+        noise: &[],
+        python: ctx,
+        rust: ctx,
+    };
+    let mut paths: Vec<String> = diff_responses(&input, &a.response, &b.response)
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    paths.dedup();
+    paths
+}
+
+/// Run the Python side of a case live: two invocations, the first answer and the noise.
+pub async fn python_twice(pool: &Pool<'_>, case: &Case, stack: &Stack) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
+    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+    let ctx = ctx_now(stack);
+    let first = pool.invoke(&case.fixture.env, event.clone()).await?;
+    let second = pool.invoke(&case.fixture.env, event).await?;
+    let noise = noise_between(&first, &second, &ctx);
+    Ok((first, noise, ctx))
+}
+
+/// Run and compare one case.
+pub async fn run_case(
+    case: &Case,
+    rules: &Rules,
+    rust: &Pool<'_>,
+    python: &PythonSide<'_>,
+    stack: &Stack,
+) -> anyhow::Result<CaseResult> {
+    let started = Instant::now();
+    let (py_response, py_report, noise, py_ctx) = match python {
+        PythonSide::Recorded => {
+            let Some(resp) = case.fixture.python.clone() else {
+                anyhow::bail!(
+                    "{}: no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`",
+                    case.file.display()
+                );
+            };
+            let meta = case.fixture.recorded.clone().unwrap_or(RecordMeta {
+                at: 0,
+                vars: BTreeMap::new(),
+                source: String::new(),
+            });
+            (resp, None, case.fixture.noise.clone(), SideCtx { at: meta.at, vars: meta.vars })
+        }
+        PythonSide::Live(pool) => {
+            let (answer, noise, ctx) = python_twice(pool, case, stack).await?;
+            (answer.response, answer.report, noise, ctx)
+        }
+    };
+    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+    let rust_ctx = ctx_now(stack);
+    let answer = rust.invoke(&case.fixture.env, event).await?;
+    let input = DiffInput {
+        function: &case.function,
+        case: &case.fixture.name,
+        rules,
+        noise: &noise,
+        python: &py_ctx,
+        rust: &rust_ctx,
+    };
+    let differences = diff_responses(&input, &py_response, &answer.response);
+    Ok(CaseResult {
+        function: case.function.clone(),
+        case: case.fixture.name.clone(),
+        file: case.file.display().to_string(),
+        verdict: Verdict::of(&differences),
+        differences,
+        python: py_response,
+        rust: answer.response,
+        python_report: py_report,
+        rust_report: answer.report,
+        noise,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}

@@ -1,0 +1,219 @@
+//! Parity fixtures: `parity-fixtures/<function>/<case>.json`, one captured request each with the
+//! recorded Python response. A malformed fixture is an input error naming the file and the JSON
+//! path of the problem.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("no fixtures for function '{function}' in {dir}")]
+    NoFixtures { function: String, dir: String },
+}
+
+/// The Python response as recorded (a Lambda proxy response dict).
+pub type RecordedResponse = Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// The API Gateway REST proxy event.
+    pub event: Value,
+    /// Environment overrides for this case (applied to both sides).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// The recorded Python response; absent until `parity record` has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<RecordedResponse>,
+    /// Paths that differed between two runs of the Python handler when it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<RecordMeta>,
+}
+
+/// When and against what a recording was made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMeta {
+    /// Unix seconds at the time of the recording (the reference for "epoch near now").
+    pub at: i64,
+    /// Values of the stack placeholders the Python side ran with (ports and names).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// What ran: handler, runtime.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A fixture and where it lives.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub function: String,
+    pub file: PathBuf,
+    pub fixture: Fixture,
+}
+
+impl Case {
+    /// `function/name`, the id reports use.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.function, self.fixture.name)
+    }
+
+    /// Does this request change state (unsafe against real deployments)?
+    pub fn writes(&self) -> bool {
+        let method = self
+            .fixture
+            .event
+            .get("httpMethod")
+            .and_then(Value::as_str)
+            .unwrap_or("GET");
+        matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+}
+
+pub fn parse(file: &Path, text: &str) -> Result<Fixture, FixtureError> {
+    let invalid = |message: String| FixtureError::Invalid {
+        file: file.display().to_string(),
+        message,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fixture: Fixture = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        invalid(format!(
+            "{} (at {at}, line {} column {})",
+            strip_position(&inner.to_string()),
+            inner.line(),
+            inner.column()
+        ))
+    })?;
+    if fixture.name.trim().is_empty() {
+        return Err(invalid("`name` is empty (at $.name)".into()));
+    }
+    if !fixture.event.is_object() && !fixture.event.is_array() && fixture.notes.is_none() {
+        // Non-object events are legal (direct invokes) but must say why they exist.
+        return Err(invalid(
+            "`event` is not an object; add `notes` saying what the case tests (at $.event)".into(),
+        ));
+    }
+    Ok(fixture)
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+pub fn load_file(function: &str, file: &Path) -> Result<Case, FixtureError> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| FixtureError::Io(file.display().to_string(), e))?;
+    let fixture = parse(file, &text)?;
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if fixture.name != stem {
+        return Err(FixtureError::Invalid {
+            file: file.display().to_string(),
+            message: format!(
+                "`name` is '{}' but the file is {stem}.json; they must match (at $.name)",
+                fixture.name
+            ),
+        });
+    }
+    Ok(Case {
+        function: function.to_owned(),
+        file: file.to_path_buf(),
+        fixture,
+    })
+}
+
+/// All fixtures of a function, sorted by name, filtered by an optional glob on the case name.
+pub fn load_function(
+    dir: &Path,
+    function: &str,
+    case_glob: Option<&globset::GlobMatcher>,
+) -> Result<Vec<Case>, FixtureError> {
+    let fdir = dir.join(function);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&fdir) {
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    let mut cases = Vec::new();
+    for f in files {
+        let case = load_file(function, &f)?;
+        if case_glob.is_none_or(|g| g.is_match(&case.fixture.name)) {
+            cases.push(case);
+        }
+    }
+    if cases.is_empty() {
+        return Err(FixtureError::NoFixtures {
+            function: function.to_owned(),
+            dir: fdir.display().to_string(),
+        });
+    }
+    Ok(cases)
+}
+
+/// Write a fixture atomically, pretty-printed with a trailing newline.
+pub fn save(case: &Case) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(&case.fixture).map_err(std::io::Error::other)?;
+    text.push('\n');
+    crate::fsutil::write_atomic(&case.file, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_event_names_file_and_path() {
+        let err = parse(Path::new("f/x.json"), r#"{"name": "x"}"#).unwrap_err().to_string();
+        assert!(err.starts_with("f/x.json: missing field `event`"), "{err}");
+        assert!(err.contains("at $"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let err = parse(
+            Path::new("f/x.json"),
+            r#"{"name": "x", "event": {}, "env": {"A": 1}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("at $.env.A"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let err = parse(Path::new("f/x.json"), r#"{"name": "x", "event": {}, "evnt": {}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `evnt`"), "{err}");
+    }
+
+    #[test]
+    fn write_methods_are_detected() {
+        let case = Case {
+            function: "f".into(),
+            file: "f/x.json".into(),
+            fixture: parse(Path::new("x"), r#"{"name": "x", "event": {"httpMethod": "DELETE"}}"#).unwrap(),
+        };
+        assert!(case.writes());
+    }
+}

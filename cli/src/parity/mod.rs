@@ -1,0 +1,8 @@
+//! Parity: replay captured requests against the Python and the Rust side, diff semantically,
+//! classify, report, gate.
+
+pub mod diff;
+pub mod engine;
+pub mod fixture;
+pub mod report;
+pub mod rules;

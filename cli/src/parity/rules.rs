@@ -1,0 +1,333 @@
+//! `parity-fixtures/rules.toml`: how differences are judged.
+//!
+//! ```toml
+//! [headers]
+//! ignore = ["date", "x-amzn-requestid"]      # header names, case-insensitive
+//!
+//! [[rule]]                                     # applies to the paths it matches
+//! function = "health"                          # optional glob (default: every function)
+//! case = "*"                                   # optional glob on the case name
+//! path = "$.timestamp"                         # path pattern: `*` one segment, `[*]` any index, `**` anything
+//! action = "normalize"                         # ignore | tolerance | unordered | normalize
+//! normalizer = "epoch_near_now"                # epoch_near_now | iso_near_now | uuid | presigned_url | stack_var
+//! reason = "wall clock"
+//!
+//! [[divergence]]                               # a difference we accept on purpose
+//! function = "health"
+//! case = "event-is-list"                       # optional glob
+//! path = "$.error"                             # optional pattern (default: the whole case)
+//! reason = "why this is accepted"              # mandatory
+//! ```
+
+use globset::{Glob, GlobMatcher};
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct RulesError {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Ignore,
+    Tolerance,
+    Unordered,
+    Normalize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalizer {
+    /// Unix seconds (or milliseconds) within `window_s` of when the side answered.
+    EpochNearNow,
+    /// An ISO-8601 timestamp within `window_s` of when the side answered.
+    IsoNearNow,
+    /// Any UUID.
+    Uuid,
+    /// An S3 presigned URL, reduced to `s3://bucket/key` (SigV2 and SigV4 alike).
+    PresignedUrl,
+    /// A value equal to a stack variable of the side's run (`var = "redis_port"`).
+    StackVar,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    function: Option<String>,
+    case: Option<String>,
+    path: String,
+    action: Action,
+    abs: Option<f64>,
+    rel: Option<f64>,
+    normalizer: Option<Normalizer>,
+    window_s: Option<u64>,
+    var: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDivergence {
+    function: String,
+    case: Option<String>,
+    path: Option<String>,
+    reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeaders {
+    #[serde(default)]
+    ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    headers: RawHeaders,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+    #[serde(default, rename = "divergence")]
+    divergences: Vec<RawDivergence>,
+}
+
+/// A path pattern compiled to a matcher over difference paths.
+#[derive(Debug, Clone)]
+pub struct PathPattern {
+    pub text: String,
+    re: regex::Regex,
+}
+
+impl PathPattern {
+    pub fn new(text: &str) -> Result<Self, String> {
+        if !text.starts_with('$') {
+            return Err(format!("path '{text}' must start with '$'"));
+        }
+        let mut re = String::from("^");
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' if chars.peek() == Some(&'*') => {
+                    chars.next();
+                    re.push_str(".*");
+                }
+                '*' => re.push_str(r#"[^.\[]*"#),
+                '[' if text_at(&mut chars, "*]") => re.push_str(r"\[\d+\]"),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        // A pattern also covers everything below the node it names.
+        re.push_str(r"(?:$|[.\[].*)");
+        let re = regex::Regex::new(&re).map_err(|e| format!("path '{text}': {e}"))?;
+        Ok(Self {
+            text: text.to_owned(),
+            re,
+        })
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        self.re.is_match(path)
+    }
+}
+
+/// Consume `lit` from the iterator if it comes next.
+fn text_at(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, lit: &str) -> bool {
+    let ahead: String = chars.clone().take(lit.len()).collect();
+    if ahead == lit {
+        for _ in 0..lit.len() {
+            chars.next();
+        }
+        true
+    } else {
+        false
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub function: Option<GlobMatcher>,
+    pub case: Option<GlobMatcher>,
+    pub path: PathPattern,
+    pub action: Action,
+    pub abs: Option<f64>,
+    pub rel: Option<f64>,
+    pub normalizer: Option<Normalizer>,
+    pub window_s: u64,
+    pub var: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Divergence {
+    pub function: GlobMatcher,
+    pub case: Option<GlobMatcher>,
+    pub path: Option<PathPattern>,
+    pub reason: String,
+    /// How the divergence is written in the rules file (for reports).
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub ignore_headers: Vec<String>,
+    pub rules: Vec<Rule>,
+    pub divergences: Vec<Divergence>,
+}
+
+fn glob(s: &str, what: &str) -> Result<GlobMatcher, String> {
+    Glob::new(s)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("{what}: invalid glob '{s}': {e}"))
+}
+
+impl Rules {
+    pub fn load(file: &Path) -> Result<Self, RulesError> {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(RulesError {
+                    file: file.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        Self::parse(&text).map_err(|message| RulesError {
+            file: file.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let de = toml::Deserializer::new(text);
+        let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().trim().to_owned();
+            let line = inner
+                .span()
+                .map(|s| format!(", line {}", text[..s.start.min(text.len())].matches('\n').count() + 1))
+                .unwrap_or_default();
+            format!("{path}: {msg}{line}")
+        })?;
+        let mut rules = Vec::new();
+        for (i, r) in raw.rules.into_iter().enumerate() {
+            let at = format!("rule[{i}]");
+            let path = PathPattern::new(&r.path).map_err(|e| format!("{at}.path: {e}"))?;
+            match r.action {
+                Action::Tolerance if r.abs.is_none() && r.rel.is_none() => {
+                    return Err(format!("{at}: action \"tolerance\" needs `abs` or `rel`"))
+                }
+                Action::Normalize if r.normalizer.is_none() => {
+                    return Err(format!("{at}: action \"normalize\" needs `normalizer`"))
+                }
+                _ => {}
+            }
+            if r.normalizer == Some(Normalizer::StackVar) && r.var.is_none() {
+                return Err(format!("{at}: normalizer \"stack_var\" needs `var`"));
+            }
+            rules.push(Rule {
+                function: r.function.as_deref().map(|f| glob(f, &format!("{at}.function"))).transpose()?,
+                case: r.case.as_deref().map(|c| glob(c, &format!("{at}.case"))).transpose()?,
+                path,
+                action: r.action,
+                abs: r.abs,
+                rel: r.rel,
+                normalizer: r.normalizer,
+                window_s: r.window_s.unwrap_or(300),
+                var: r.var,
+                reason: r.reason,
+            });
+        }
+        let mut divergences = Vec::new();
+        for (i, d) in raw.divergences.into_iter().enumerate() {
+            let at = format!("divergence[{i}]");
+            if d.reason.trim().is_empty() {
+                return Err(format!("{at}.reason: must say why the difference is accepted"));
+            }
+            let label = format!(
+                "{}{}{}",
+                d.function,
+                d.case.as_deref().map(|c| format!("/{c}")).unwrap_or_default(),
+                d.path.as_deref().map(|p| format!(" {p}")).unwrap_or_default()
+            );
+            divergences.push(Divergence {
+                function: glob(&d.function, &format!("{at}.function"))?,
+                case: d.case.as_deref().map(|c| glob(c, &format!("{at}.case"))).transpose()?,
+                path: d.path.as_deref().map(PathPattern::new).transpose().map_err(|e| format!("{at}.path: {e}"))?,
+                reason: d.reason,
+                label,
+            });
+        }
+        Ok(Self {
+            ignore_headers: raw.headers.ignore.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            rules,
+            divergences,
+        })
+    }
+
+    /// The rules that apply to one case.
+    pub fn for_case<'a>(&'a self, function: &str, case: &str) -> Vec<&'a Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.function.as_ref().is_none_or(|g| g.is_match(function)))
+            .filter(|r| r.case.as_ref().is_none_or(|g| g.is_match(case)))
+            .collect()
+    }
+
+    /// The divergence that accepts a difference at `path`, if any.
+    pub fn divergence_for(&self, function: &str, case: &str, path: &str) -> Option<&Divergence> {
+        self.divergences.iter().find(|d| {
+            d.function.is_match(function)
+                && d.case.as_ref().is_none_or(|g| g.is_match(case))
+                && d.path.as_ref().is_none_or(|p| p.matches(path))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_paths_and_their_children() {
+        let p = PathPattern::new("$.sources[*].score").unwrap();
+        assert!(p.matches("$.sources[3].score"));
+        assert!(!p.matches("$.sources[3].scores"));
+        let p = PathPattern::new("$.checks").unwrap();
+        assert!(p.matches("$.checks.redis_cache.port"));
+        assert!(!p.matches("$.checksum"));
+        let p = PathPattern::new("$.*.port").unwrap();
+        assert!(p.matches("$.redis.port"));
+        assert!(!p.matches("$.a.b.port"));
+        assert!(PathPattern::new("$**port").unwrap().matches("$.a.b.port"));
+        assert!(PathPattern::new("$headers.date").unwrap().matches("$headers.date"));
+    }
+
+    #[test]
+    fn divergence_without_reason_is_rejected_with_its_index() {
+        let err = Rules::parse("[[divergence]]\nfunction = \"health\"\n").unwrap_err();
+        assert!(err.contains("divergence[0]"), "{err}");
+        assert!(err.contains("reason"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected() {
+        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"ignore\"\nbogus = 1\n").unwrap_err();
+        assert!(err.contains("rule[0]"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+        let err = Rules::parse("[headerz]\n").unwrap_err();
+        assert!(err.contains("headerz"), "{err}");
+    }
+
+    #[test]
+    fn tolerance_needs_a_bound() {
+        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"tolerance\"\n").unwrap_err();
+        assert!(err.contains("abs"), "{err}");
+    }
+}

@@ -40,3 +40,13 @@ pub fn now_secs() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// The log level a function runs with: `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging
+/// controls), else `RUST_LOG` when it is a bare level, else INFO.
+pub fn log_level() -> tracing::Level {
+    ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find_map(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO)
+}

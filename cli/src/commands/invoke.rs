@@ -2,6 +2,7 @@
 
 use crate::cli::InvokeArgs;
 use crate::config::Project;
+use crate::runtime_api::{Outcome, Report};
 use crate::stack::Stack;
 use crate::target::local::{function_env, sandbox, LocalTargetSpec};
 use crate::target::{Answer, Side};
@@ -67,29 +68,82 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
     let program = spec.program.display().to_string();
     let mut sb = sandbox(spec, args.cold);
     let body = axum::body::Bytes::from(serde_json::to_vec(&event)?);
-    eprintln!("{} {} via {}", args.function, side, program);
+    tracing::info!("{} {} via {}", args.function, side, program);
     let mut last_error = false;
+    let mut reports = Vec::new();
     for _ in 0..args.times {
         let inv = sb.invoke(body.clone()).await?;
-        for line in &inv.logs {
-            eprintln!("  | {line}");
+        if !inv.report.init_failed {
+            for line in &inv.logs {
+                eprintln!("  | {line}");
+            }
+        } else {
+            for line in &inv.logs {
+                tracing::info!("function log: {line}");
+            }
         }
         let report_line = inv.report.line(&inv.request_id);
+        reports.push(inv.report.clone());
         let answer = Answer::from(inv);
-        if let Some(crate::runtime_api::Outcome::FunctionError {
+        last_error = false;
+        if let Some(Outcome::FunctionError {
             error_type,
             payload,
         }) = &answer.outcome
         {
+            if answer.report.as_ref().is_some_and(|r| r.init_failed) {
+                // The runtime never reached its first `next`: an init failure, not an answer.
+                anyhow::bail!(
+                    "{} ({side}) failed to initialise: {error_type}: {}",
+                    args.function,
+                    payload
+                        .get("errorMessage")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&payload.to_string())
+                );
+            }
             eprintln!("function error {error_type}: {payload}");
             last_error = true;
-        } else {
-            last_error = false;
         }
         println!("{}", serde_json::to_string_pretty(&answer.response)?);
         eprintln!("{report_line}");
     }
+    if reports.len() > 1 {
+        eprintln!("{}", summary(&reports));
+    }
     sb.stop();
     drop(stack);
     Ok(if last_error { 1 } else { 0 })
+}
+
+/// One line over several invocations: cold starts (init, first response), warm durations, RSS.
+fn summary(reports: &[Report]) -> String {
+    fn p50_p99(mut v: Vec<f64>) -> String {
+        if v.is_empty() {
+            return "n/a".into();
+        }
+        v.sort_by(f64::total_cmp);
+        let at = |p: f64| v[(((v.len() - 1) as f64) * p).round() as usize];
+        format!("p50 {:.2} ms, p99 {:.2} ms", at(0.5), at(0.99))
+    }
+    let cold: Vec<&Report> = reports.iter().filter(|r| r.init_ms.is_some()).collect();
+    let init = p50_p99(cold.iter().filter_map(|r| r.init_ms).collect());
+    let first = p50_p99(
+        cold.iter()
+            .map(|r| r.init_ms.unwrap_or(0.0) + r.duration_ms)
+            .collect(),
+    );
+    let warm = p50_p99(
+        reports
+            .iter()
+            .filter(|r| r.init_ms.is_none())
+            .map(|r| r.duration_ms)
+            .collect(),
+    );
+    let rss = reports.iter().map(|r| r.max_rss_mb).fold(0.0, f64::max);
+    format!(
+        "SUMMARY invocations: {} · cold starts: {} (init {init}; spawn → first response {first}) · warm duration {warm} · peak RSS {rss:.1} MB",
+        reports.len(),
+        cold.len(),
+    )
 }

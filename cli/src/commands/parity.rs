@@ -21,8 +21,11 @@ pub async fn run(project: &Project, args: ParityArgs) -> anyhow::Result<i32> {
     }
 }
 
+/// Fixtures grouped by function, in the order they run.
+type Selected = Vec<(String, Vec<Case>)>;
+
 /// Load rules and every selected fixture up front: bad input stops us before anything starts.
-fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules, Vec<(String, Vec<Case>)>)> {
+fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules, Selected)> {
     let rules = Rules::load(&project.fixtures_dir().join("rules.toml"))?;
     let glob = sel
         .case
@@ -42,7 +45,10 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
     let mut out = Vec::new();
     for f in functions {
         project.function(&f)?;
-        out.push((f.clone(), fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref())?));
+        out.push((
+            f.clone(),
+            fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref())?,
+        ));
     }
     Ok((rules, out))
 }
@@ -60,16 +66,9 @@ fn progress(total: usize, what: &str) -> ProgressBar {
 
 async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
     let (rules, selected) = load_inputs(project, &args.select)?;
-    if !args.python_src.is_some() {
-        for (_, cases) in &selected {
-            for c in cases {
-                if c.fixture.python.is_none() {
-                    anyhow::bail!(
-                        "{}: no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`",
-                        c.file.display()
-                    );
-                }
-            }
+    if args.python_src.is_none() {
+        for c in selected.iter().flat_map(|(_, cases)| cases) {
+            c.recorded_response()?;
         }
     }
     let stack = Stack::attach_or_start(project).await?;
@@ -80,9 +79,23 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let mut results = Vec::with_capacity(total);
     for (function, cases) in &selected {
         pb.set_message(function.clone());
-        let rust = Pool::new(project, &stack, function, Side::Rust, None, args.select.profile)?;
+        let rust = Pool::new(
+            project,
+            &stack,
+            function,
+            Side::Rust,
+            None,
+            args.select.profile,
+        )?;
         let py_pool = match &args.python_src {
-            Some(src) => Some(Pool::new(project, &stack, function, Side::Python, Some(src.clone()), None)?),
+            Some(src) => Some(Pool::new(
+                project,
+                &stack,
+                function,
+                Side::Python,
+                Some(src.clone()),
+                None,
+            )?),
             None => None,
         };
         let python = match &py_pool {
@@ -95,7 +108,17 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
         while let Some(res) = stream.next().await {
             let res = res?;
             if res.verdict == Verdict::Different {
-                pb.println(format!("DIFFERENT {}/{}: {}", res.function, res.case, res.differences.iter().filter(|d| d.class == crate::parity::diff::Class::Unexplained).map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ")));
+                pb.println(format!(
+                    "DIFFERENT {}/{}: {}",
+                    res.function,
+                    res.case,
+                    res.differences
+                        .iter()
+                        .filter(|d| d.class == crate::parity::diff::Class::Unexplained)
+                        .map(|d| d.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             results.push(res);
             pb.inc(1);
@@ -106,7 +129,11 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let unexplained: usize = results.iter().map(|r| r.unexplained()).sum();
     let report = ParityReport {
         started_at: started_at.to_rfc3339(),
-        python_mode: if args.python_src.is_some() { "live".into() } else { "recorded".into() },
+        python_mode: if args.python_src.is_some() {
+            "live".into()
+        } else {
+            "recorded".into()
+        },
         max_diff: args.max_diff,
         unexplained,
         passed: unexplained <= args.max_diff,
@@ -115,18 +142,40 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
         divergences: rules
             .divergences
             .iter()
-            .map(|d| DivergenceNote { divergence: d.label.clone(), reason: d.reason.clone() })
+            .map(|d| DivergenceNote {
+                divergence: d.label.clone(),
+                reason: d.reason.clone(),
+            })
             .collect(),
         cases: results,
     };
-    let dir = args.reports.clone().unwrap_or_else(|| project.reports_dir());
+    let dir = args
+        .reports
+        .clone()
+        .unwrap_or_else(|| project.reports_dir());
     let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
     let written = report.write(&dir, &stamp)?;
 
     let mut t = super::table();
-    t.set_header(vec!["function", "cases", "identical", "noise", "accepted", "different", "unexplained diffs"]);
+    t.set_header(vec![
+        "function",
+        "cases",
+        "identical",
+        "noise",
+        "accepted",
+        "different",
+        "unexplained diffs",
+    ]);
     for (f, k) in report.counts() {
-        t.add_row(vec![f, k.cases.to_string(), k.identical.to_string(), k.noise.to_string(), k.accepted.to_string(), k.different.to_string(), k.unexplained.to_string()]);
+        t.add_row(vec![
+            f,
+            k.cases.to_string(),
+            k.identical.to_string(),
+            k.noise.to_string(),
+            k.accepted.to_string(),
+            k.different.to_string(),
+            k.unexplained.to_string(),
+        ]);
     }
     println!("{t}");
     println!(
@@ -142,7 +191,11 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     for p in written {
         println!("report: {}", p.display());
     }
-    Ok(if report.passed { exit::OK } else { exit::GATE_FAILED })
+    Ok(if report.passed {
+        exit::OK
+    } else {
+        exit::GATE_FAILED
+    })
 }
 
 async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
@@ -154,7 +207,14 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
     t.set_header(vec!["case", "status", "change", "noise paths"]);
     let mut updated = Vec::new();
     for (function, cases) in &selected {
-        let pool = Pool::new(project, &stack, function, Side::Python, Some(args.python_src.clone()), None)?;
+        let pool = Pool::new(
+            project,
+            &stack,
+            function,
+            Side::Python,
+            Some(args.python_src.clone()),
+            None,
+        )?;
         for case in cases {
             let (answer, noise, ctx) = python_twice(&pool, case, &stack).await?;
             let change = match &case.fixture.python {
@@ -164,7 +224,10 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                         .fixture
                         .recorded
                         .as_ref()
-                        .map(|m| SideCtx { at: m.at, vars: m.vars.clone() })
+                        .map(|m| SideCtx {
+                            at: m.at,
+                            vars: m.vars.clone(),
+                        })
                         .unwrap_or_default();
                     let mut all_noise = noise.clone();
                     all_noise.extend(case.fixture.noise.iter().cloned());
@@ -182,10 +245,18 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                         .filter(|d| d.class == crate::parity::diff::Class::Unexplained)
                         .map(|d| d.path.clone())
                         .collect();
-                    if real.is_empty() { "unchanged".into() } else { format!("changed: {}", real.join(", ")) }
+                    if real.is_empty() {
+                        "unchanged".into()
+                    } else {
+                        format!("changed: {}", real.join(", "))
+                    }
                 }
             };
-            let status = answer.response.get("statusCode").map(|s| s.to_string()).unwrap_or_default();
+            let status = answer
+                .response
+                .get("statusCode")
+                .map(|s| s.to_string())
+                .unwrap_or_default();
             t.add_row(vec![case.id(), status, change.clone(), noise.join(", ")]);
             if change != "unchanged" || case.fixture.noise != noise {
                 let mut c = case.clone();
@@ -194,7 +265,11 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                 c.fixture.recorded = Some(RecordMeta {
                     at: ctx.at,
                     vars: ctx.vars,
-                    source: format!("{}/{} on .venv-lambda (awslambdaric)", function, project.function(function)?.handler),
+                    source: format!(
+                        "{}/{} on .venv-lambda (awslambdaric)",
+                        function,
+                        project.function(function)?.handler
+                    ),
                 });
                 updated.push(c);
             }
@@ -211,7 +286,10 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
         }
         println!("wrote {} recording(s)", updated.len());
     } else {
-        println!("{} recording(s) would change; run again with --yes to write them", updated.len());
+        println!(
+            "{} recording(s) would change; run again with --yes to write them",
+            updated.len()
+        );
     }
     Ok(exit::OK)
 }

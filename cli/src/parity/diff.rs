@@ -84,7 +84,10 @@ struct Observed {
 
 fn observe(resp: &Value) -> Observed {
     let status = match resp.get("statusCode") {
-        Some(Value::String(s)) => s.parse::<u64>().map(Value::from).unwrap_or(Value::String(s.clone())),
+        Some(Value::String(s)) => s
+            .parse::<u64>()
+            .map(Value::from)
+            .unwrap_or(Value::String(s.clone())),
         Some(v) => v.clone(),
         None => Value::Null,
     };
@@ -101,8 +104,15 @@ fn observe(resp: &Value) -> Observed {
     Observed {
         status,
         headers,
-        b64: resp.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false),
-        body: resp.get("body").and_then(Value::as_str).unwrap_or("").to_owned(),
+        b64: resp
+            .get("isBase64Encoded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        body: resp
+            .get("body")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
     }
 }
 
@@ -117,16 +127,31 @@ pub fn diff_responses(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Ve
     };
     let (p, r) = (observe(python), observe(rust));
     w.leaf_at("$status", &p.status, &r.status);
-    let names: std::collections::BTreeSet<&String> = p.headers.keys().chain(r.headers.keys()).collect();
+    let names: std::collections::BTreeSet<&String> =
+        p.headers.keys().chain(r.headers.keys()).collect();
     for name in names {
         if input.rules.ignore_headers.iter().any(|h| h == name) {
             continue;
         }
         let path = format!("$headers.{name}");
         match (p.headers.get(name), r.headers.get(name)) {
-            (Some(a), Some(b)) => w.leaf_at(&path, &Value::String(a.clone()), &Value::String(b.clone())),
-            (Some(a), None) => w.push_at(&path, Kind::Missing, Some(Value::String(a.clone())), None, None),
-            (None, Some(b)) => w.push_at(&path, Kind::Extra, None, Some(Value::String(b.clone())), None),
+            (Some(a), Some(b)) => {
+                w.leaf_at(&path, &Value::String(a.clone()), &Value::String(b.clone()))
+            }
+            (Some(a), None) => w.push_at(
+                &path,
+                Kind::Missing,
+                Some(Value::String(a.clone())),
+                None,
+                None,
+            ),
+            (None, Some(b)) => w.push_at(
+                &path,
+                Kind::Extra,
+                None,
+                Some(Value::String(b.clone())),
+                None,
+            ),
             (None, None) => {}
         }
     }
@@ -141,17 +166,38 @@ pub fn diff_responses(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Ve
             w.push_at("$", Kind::Bytes, None, None, Some(detail));
         }
     } else if p.body != r.body {
-        match (serde_json::from_str::<Value>(&p.body), serde_json::from_str::<Value>(&r.body)) {
+        match (
+            serde_json::from_str::<Value>(&p.body),
+            serde_json::from_str::<Value>(&r.body),
+        ) {
             (Ok(a), Ok(b)) => w.walk(&a, &b),
-            (Ok(a), Err(_)) => w.push_at("$", Kind::Type, Some(a), Some(Value::String(r.body.clone())), Some("python body is JSON, rust body is not".into())),
-            (Err(_), Ok(b)) => w.push_at("$", Kind::Type, Some(Value::String(p.body.clone())), Some(b), Some("rust body is JSON, python body is not".into())),
+            (Ok(a), Err(_)) => w.push_at(
+                "$",
+                Kind::Type,
+                Some(a),
+                Some(Value::String(r.body.clone())),
+                Some("python body is JSON, rust body is not".into()),
+            ),
+            (Err(_), Ok(b)) => w.push_at(
+                "$",
+                Kind::Type,
+                Some(Value::String(p.body.clone())),
+                Some(b),
+                Some("rust body is JSON, python body is not".into()),
+            ),
             (Err(_), Err(_)) => {
                 let udiff = similar::TextDiff::from_lines(&p.body, &r.body)
                     .unified_diff()
                     .context_radius(2)
                     .header("python", "rust")
                     .to_string();
-                w.push_at("$", Kind::Text, Some(Value::String(p.body.clone())), Some(Value::String(r.body.clone())), Some(udiff));
+                w.push_at(
+                    "$",
+                    Kind::Text,
+                    Some(Value::String(p.body.clone())),
+                    Some(Value::String(r.body.clone())),
+                    Some(udiff),
+                );
             }
         }
     }
@@ -175,7 +221,14 @@ impl Walker<'_, '_> {
         self.applicable(path).any(|r| r.action == Action::Ignore)
     }
 
-    fn push_at(&mut self, path: &str, kind: Kind, python: Option<Value>, rust: Option<Value>, detail: Option<String>) {
+    fn push_at(
+        &mut self,
+        path: &str,
+        kind: Kind,
+        python: Option<Value>,
+        rust: Option<Value>,
+        detail: Option<String>,
+    ) {
         if self.ignored(path) {
             return;
         }
@@ -231,15 +284,27 @@ impl Walker<'_, '_> {
             return;
         }
         let path = self.path.clone();
-        let unordered = self.applicable(&path).any(|r| r.action == Action::Unordered);
+        let unordered = self
+            .applicable(&path)
+            .any(|r| r.action == Action::Unordered);
         if xa.len() == xb.len() && multiset_eq(xa, xb) {
             if !unordered {
-                self.push(Kind::Order, None, None, Some(format!("{} elements in another order", xa.len())));
+                self.push(
+                    Kind::Order,
+                    None,
+                    None,
+                    Some(format!("{} elements in another order", xa.len())),
+                );
             }
             return;
         }
         if xa.len() != xb.len() {
-            self.push(Kind::Length, Some(&Value::from(xa.len())), Some(&Value::from(xb.len())), None);
+            self.push(
+                Kind::Length,
+                Some(&Value::from(xa.len())),
+                Some(&Value::from(xb.len())),
+                None,
+            );
         }
         let len = self.path.len();
         for (i, (va, vb)) in xa.iter().zip(xb.iter()).enumerate() {
@@ -278,13 +343,21 @@ impl Walker<'_, '_> {
                 }
             }
         }
-        let kind = if type_name(a) == type_name(b) { Kind::Value } else { Kind::Type };
+        let kind = if type_name(a) == type_name(b) {
+            Kind::Value
+        } else {
+            Kind::Type
+        };
         self.push(kind, Some(a), Some(b), None);
     }
 }
 
 fn push_key(path: &mut String, key: &str) {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         path.push('.');
         path.push_str(key);
     } else {
@@ -352,7 +425,8 @@ fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) -> Option<Str
             let t = chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| d.timestamp())
                 .or_else(|_| {
-                    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map(|d| d.and_utc().timestamp())
+                    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                        .map(|d| d.and_utc().timestamp())
                 })
                 .ok()?;
             ((t - ctx.at).abs() as f64 <= window).then(|| "<iso≈now>".into())
@@ -360,7 +434,8 @@ fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) -> Option<Str
         Normalizer::Uuid => {
             let s = v.as_str()?;
             let re = uuid_re();
-            re.is_match(s).then(|| re.replace_all(s, "<uuid>").into_owned())
+            re.is_match(s)
+                .then(|| re.replace_all(s, "<uuid>").into_owned())
         }
         Normalizer::PresignedUrl => presigned(v.as_str()?, ctx.at),
         Normalizer::StackVar => {
@@ -378,7 +453,10 @@ fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) -> Option<Str
 fn uuid_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        regex::Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").expect("uuid regex")
+        regex::Regex::new(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        )
+        .expect("uuid regex")
     })
 }
 
@@ -400,7 +478,12 @@ fn presigned(url: &str, at: i64) -> Option<String> {
     for (k, v) in parsed.query_pairs() {
         match k.as_ref() {
             "X-Amz-Expires" => expires = v.parse::<i64>().ok(),
-            "Expires" => expires = v.parse::<i64>().ok().map(|e| ((e - at) as f64 / 60.0).round() as i64 * 60),
+            "Expires" => {
+                expires = v
+                    .parse::<i64>()
+                    .ok()
+                    .map(|e| ((e - at) as f64 / 60.0).round() as i64 * 60)
+            }
             _ => {}
         }
     }
@@ -440,10 +523,23 @@ mod tests {
 
     fn run(rules: &str, noise: &[String], a: &Value, b: &Value) -> Vec<Difference> {
         let rules = Rules::parse(rules).unwrap();
-        let ctx = SideCtx { at: 1_800_000_000, vars: BTreeMap::from([("redis_port".into(), "6379".into())]) };
-        let ctx_r = SideCtx { at: 1_800_000_100, vars: BTreeMap::from([("redis_port".into(), "7000".into())]) };
+        let ctx = SideCtx {
+            at: 1_800_000_000,
+            vars: BTreeMap::from([("redis_port".into(), "6379".into())]),
+        };
+        let ctx_r = SideCtx {
+            at: 1_800_000_100,
+            vars: BTreeMap::from([("redis_port".into(), "7000".into())]),
+        };
         diff_responses(
-            &DiffInput { function: "f", case: "c", rules: &rules, noise, python: &ctx, rust: &ctx_r },
+            &DiffInput {
+                function: "f",
+                case: "c",
+                rules: &rules,
+                noise,
+                python: &ctx,
+                rust: &ctx_r,
+            },
             a,
             b,
         )
@@ -457,8 +553,14 @@ mod tests {
 
     #[test]
     fn typed_differences_with_paths() {
-        let a = resp(200, &json!({"a": 5.0, "b": "x", "gone": 1, "list": [1, 2, 3], "o": [1, 2]}));
-        let b = resp(201, &json!({"a": 5, "b": "y", "new": 1, "list": [1, 2], "o": [2, 1]}));
+        let a = resp(
+            200,
+            &json!({"a": 5.0, "b": "x", "gone": 1, "list": [1, 2, 3], "o": [1, 2]}),
+        );
+        let b = resp(
+            201,
+            &json!({"a": 5, "b": "y", "new": 1, "list": [1, 2], "o": [2, 1]}),
+        );
         let d = run("", &[], &a, &b);
         let got: Vec<(String, Kind)> = d.iter().map(|d| (d.path.clone(), d.kind)).collect();
         assert_eq!(
@@ -509,18 +611,33 @@ path = "$.url"
 action = "normalize"
 normalizer = "presigned_url"
 "#;
-        let mut a = resp(200, &json!({"ts": 1_800_000_001, "id": "0b9e2f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "score": 0.501, "tags": ["a", "b"], "debug": 1, "port": "6379",
-            "url": "https://b.s3.amazonaws.com/manuals/u1/x.pdf?AWSAccessKeyId=k&Signature=s&Expires=1800003600"}));
+        let mut a = resp(
+            200,
+            &json!({"ts": 1_800_000_001, "id": "0b9e2f7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "score": 0.501, "tags": ["a", "b"], "debug": 1, "port": "6379",
+            "url": "https://b.s3.amazonaws.com/manuals/u1/x.pdf?AWSAccessKeyId=k&Signature=s&Expires=1800003600"}),
+        );
         a["headers"]["X-Trace"] = json!("1");
-        let b = resp(200, &json!({"ts": 1_800_000_102, "id": "5d1f0c9e-aaaa-4bbb-8ccc-0d1e2f3a4b5c", "score": 0.5, "tags": ["b", "a"], "debug": 2, "port": "7000",
-            "url": "http://127.0.0.1:5000/b/manuals/u1/x.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=z"}));
+        let b = resp(
+            200,
+            &json!({"ts": 1_800_000_102, "id": "5d1f0c9e-aaaa-4bbb-8ccc-0d1e2f3a4b5c", "score": 0.5, "tags": ["b", "a"], "debug": 2, "port": "7000",
+            "url": "http://127.0.0.1:5000/b/manuals/u1/x.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=3600&X-Amz-Signature=z"}),
+        );
         let d = run(rules, &[], &a, &b);
         assert!(d.is_empty(), "{d:#?}");
         // The same values beyond the rules' reach are differences.
-        let c = resp(200, &json!({"ts": 1_700_000_000, "id": "nope", "score": 0.6, "tags": ["a", "c"], "debug": 2, "port": "7001",
-            "url": "https://b.s3.amazonaws.com/manuals/u1/y.pdf"}));
-        let paths: Vec<String> = run(rules, &[], &a, &c).into_iter().map(|d| d.path).collect();
-        assert_eq!(paths, ["$.ts", "$.id", "$.score", "$.tags[1]", "$.port", "$.url"]);
+        let c = resp(
+            200,
+            &json!({"ts": 1_700_000_000, "id": "nope", "score": 0.6, "tags": ["a", "c"], "debug": 2, "port": "7001",
+            "url": "https://b.s3.amazonaws.com/manuals/u1/y.pdf"}),
+        );
+        let paths: Vec<String> = run(rules, &[], &a, &c)
+            .into_iter()
+            .map(|d| d.path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["$.ts", "$.id", "$.score", "$.tags[1]", "$.port", "$.url"]
+        );
     }
 
     #[test]

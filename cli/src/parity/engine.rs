@@ -36,7 +36,13 @@ impl<'a> Pool<'a> {
         python_src: Option<PathBuf>,
         profile: Option<Profile>,
     ) -> anyhow::Result<Self> {
-        let base_env = function_env(project, function, &stack.vars(), &stack.aws_env(), &BTreeMap::new())?;
+        let base_env = function_env(
+            project,
+            function,
+            &stack.vars(),
+            &stack.aws_env(),
+            &BTreeMap::new(),
+        )?;
         let pool = Self {
             project,
             function: function.to_owned(),
@@ -71,9 +77,17 @@ impl<'a> Pool<'a> {
     }
 
     /// Invoke one event in an idle sandbox with these overrides (a new one if none is idle).
-    pub async fn invoke(&self, overrides: &BTreeMap<String, String>, event: Bytes) -> anyhow::Result<Answer> {
+    pub async fn invoke(
+        &self,
+        overrides: &BTreeMap<String, String>,
+        event: Bytes,
+    ) -> anyhow::Result<Answer> {
         let key = Self::key(overrides);
-        let taken = self.idle.lock().ok().and_then(|mut m| m.get_mut(&key).and_then(Vec::pop));
+        let taken = self
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut m| m.get_mut(&key).and_then(Vec::pop));
         let mut sb = match taken {
             Some(sb) => sb,
             None => self.build(overrides)?,
@@ -121,7 +135,11 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
 }
 
 /// Run the Python side of a case live: two invocations, the first answer and the noise.
-pub async fn python_twice(pool: &Pool<'_>, case: &Case, stack: &Stack) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
+pub async fn python_twice(
+    pool: &Pool<'_>,
+    case: &Case,
+    stack: &Stack,
+) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
     let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
     let ctx = ctx_now(stack);
     let first = pool.invoke(&case.fixture.env, event.clone()).await?;
@@ -141,18 +159,21 @@ pub async fn run_case(
     let started = Instant::now();
     let (py_response, py_report, noise, py_ctx) = match python {
         PythonSide::Recorded => {
-            let Some(resp) = case.fixture.python.clone() else {
-                anyhow::bail!(
-                    "{}: no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`",
-                    case.file.display()
-                );
-            };
+            let resp = case.recorded_response()?.clone();
             let meta = case.fixture.recorded.clone().unwrap_or(RecordMeta {
                 at: 0,
                 vars: BTreeMap::new(),
                 source: String::new(),
             });
-            (resp, None, case.fixture.noise.clone(), SideCtx { at: meta.at, vars: meta.vars })
+            (
+                resp,
+                None,
+                case.fixture.noise.clone(),
+                SideCtx {
+                    at: meta.at,
+                    vars: meta.vars,
+                },
+            )
         }
         PythonSide::Live(pool) => {
             let (answer, noise, ctx) = python_twice(pool, case, stack).await?;

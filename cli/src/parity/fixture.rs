@@ -69,6 +69,14 @@ impl Case {
         format!("{}/{}", self.function, self.fixture.name)
     }
 
+    /// The recorded Python response, or the error that says how to record it.
+    pub fn recorded_response(&self) -> Result<&Value, FixtureError> {
+        self.fixture.python.as_ref().ok_or_else(|| FixtureError::Invalid {
+            file: self.file.display().to_string(),
+            message: "no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`".into(),
+        })
+    }
+
     /// Does this request change state (unsafe against real deployments)?
     pub fn writes(&self) -> bool {
         let method = self
@@ -90,7 +98,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Fixture, FixtureError> {
     let fixture: Fixture = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let at = if path == "." { "$".to_string() } else { format!("$.{path}") };
+        let at = if path == "." {
+            "$".to_string()
+        } else {
+            format!("$.{path}")
+        };
         invalid(format!(
             "{} (at {at}, line {} column {})",
             strip_position(&inner.to_string()),
@@ -118,8 +130,8 @@ fn strip_position(msg: &str) -> String {
 }
 
 pub fn load_file(function: &str, file: &Path) -> Result<Case, FixtureError> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| FixtureError::Io(file.display().to_string(), e))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| FixtureError::Io(file.display().to_string(), e))?;
     let fixture = parse(file, &text)?;
     let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if fixture.name != stem {
@@ -183,7 +195,9 @@ mod tests {
 
     #[test]
     fn missing_event_names_file_and_path() {
-        let err = parse(Path::new("f/x.json"), r#"{"name": "x"}"#).unwrap_err().to_string();
+        let err = parse(Path::new("f/x.json"), r#"{"name": "x"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("f/x.json: missing field `event`"), "{err}");
         assert!(err.contains("at $"), "{err}");
     }
@@ -201,9 +215,12 @@ mod tests {
 
     #[test]
     fn unknown_field_is_rejected() {
-        let err = parse(Path::new("f/x.json"), r#"{"name": "x", "event": {}, "evnt": {}}"#)
-            .unwrap_err()
-            .to_string();
+        let err = parse(
+            Path::new("f/x.json"),
+            r#"{"name": "x", "event": {}, "evnt": {}}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("unknown field `evnt`"), "{err}");
     }
 
@@ -212,7 +229,11 @@ mod tests {
         let case = Case {
             function: "f".into(),
             file: "f/x.json".into(),
-            fixture: parse(Path::new("x"), r#"{"name": "x", "event": {"httpMethod": "DELETE"}}"#).unwrap(),
+            fixture: parse(
+                Path::new("x"),
+                r#"{"name": "x", "event": {"httpMethod": "DELETE"}}"#,
+            )
+            .unwrap(),
         };
         assert!(case.writes());
     }

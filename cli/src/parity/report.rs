@@ -123,7 +123,10 @@ impl ParityReport {
             self.elapsed_s,
             self.cases_per_s
         );
-        let _ = writeln!(md, "| function | cases | identical | noise | accepted | different | unexplained diffs |");
+        let _ = writeln!(
+            md,
+            "| function | cases | identical | noise | accepted | different | unexplained diffs |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
         for (f, k) in self.counts() {
             let _ = writeln!(
@@ -152,7 +155,8 @@ impl ParityReport {
                     );
                     if let Some(detail) = &d.detail {
                         if detail.contains('\n') {
-                            let _ = writeln!(md, "\n    ```diff\n{}    ```", indent(detail, "    "));
+                            let _ =
+                                writeln!(md, "\n    ```diff\n{}    ```", indent(detail, "    "));
                         } else {
                             let _ = writeln!(md, "    - {detail}");
                         }
@@ -164,7 +168,12 @@ impl ParityReport {
             let _ = writeln!(md, "\n## Declared divergences\n");
             let _ = writeln!(md, "| divergence | reason |\n|---|---|");
             for d in &self.divergences {
-                let _ = writeln!(md, "| `{}` | {} |", d.divergence, d.reason.replace('|', "\\|"));
+                let _ = writeln!(
+                    md,
+                    "| `{}` | {} |",
+                    d.divergence,
+                    d.reason.replace('|', "\\|")
+                );
             }
         }
         md
@@ -172,7 +181,11 @@ impl ParityReport {
 
     pub fn junit(&self) -> String {
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let failures: usize = self.cases.iter().filter(|c| c.verdict == Verdict::Different).count();
+        let failures: usize = self
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Different)
+            .count();
         let _ = writeln!(
             x,
             "<testsuites name=\"parity\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
@@ -196,16 +209,39 @@ impl ParityReport {
                     esc(&c.file),
                     c.duration_ms / 1000.0
                 );
-                let unexplained: Vec<&Difference> = c.differences.iter().filter(|d| d.class == Class::Unexplained).collect();
-                let explained: Vec<&Difference> = c.differences.iter().filter(|d| d.class != Class::Unexplained).collect();
+                let unexplained: Vec<&Difference> = c
+                    .differences
+                    .iter()
+                    .filter(|d| d.class == Class::Unexplained)
+                    .collect();
+                let explained: Vec<&Difference> = c
+                    .differences
+                    .iter()
+                    .filter(|d| d.class != Class::Unexplained)
+                    .collect();
                 if unexplained.is_empty() && explained.is_empty() {
                     x.push_str("/>\n");
                     continue;
                 }
                 x.push_str(">\n");
                 if !unexplained.is_empty() {
-                    let msg = unexplained.iter().map(|d| d.path.as_str()).collect::<Vec<_>>().join(", ");
-                    let body: String = unexplained.iter().map(|d| format!("{} {:?}: python {} / rust {}\n", d.path, d.kind, short(d.python.as_ref()), short(d.rust.as_ref()))).collect();
+                    let msg = unexplained
+                        .iter()
+                        .map(|d| d.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let body: String = unexplained
+                        .iter()
+                        .map(|d| {
+                            format!(
+                                "{} {:?}: python {} / rust {}\n",
+                                d.path,
+                                d.kind,
+                                short(d.python.as_ref()),
+                                short(d.rust.as_ref())
+                            )
+                        })
+                        .collect();
                     let _ = writeln!(
                         x,
                         "      <failure message=\"{} unexplained difference(s): {}\" type=\"parity\">{}</failure>",
@@ -215,10 +251,16 @@ impl ParityReport {
                     );
                 }
                 if !explained.is_empty() {
-                    let out: String = explained.iter().map(|d| {
-                        let why = match &d.class { Class::Accepted { reason, .. } => format!("accepted: {reason}"), _ => "noise".into() };
-                        format!("{} {:?} ({why})\n", d.path, d.kind)
-                    }).collect();
+                    let out: String = explained
+                        .iter()
+                        .map(|d| {
+                            let why = match &d.class {
+                                Class::Accepted { reason, .. } => format!("accepted: {reason}"),
+                                _ => "noise".into(),
+                            };
+                            format!("{} {:?} ({why})\n", d.path, d.kind)
+                        })
+                        .collect();
                     let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out));
                 }
                 x.push_str("    </testcase>\n");
@@ -235,7 +277,11 @@ impl ParityReport {
         let md = self.markdown();
         let xml = self.junit();
         let mut written = Vec::new();
-        for (ext, bytes) in [("json", &json[..]), ("md", md.as_bytes()), ("xml", xml.as_bytes())] {
+        for (ext, bytes) in [
+            ("json", &json[..]),
+            ("md", md.as_bytes()),
+            ("xml", xml.as_bytes()),
+        ] {
             let p = dir.join(format!("parity-{stamp}.{ext}"));
             crate::fsutil::write_atomic(&p, bytes)?;
             crate::fsutil::write_atomic(&dir.join(format!("parity-latest.{ext}")), bytes)?;

@@ -211,7 +211,12 @@ impl Rules {
             let msg = inner.message().trim().to_owned();
             let line = inner
                 .span()
-                .map(|s| format!(", line {}", text[..s.start.min(text.len())].matches('\n').count() + 1))
+                .map(|s| {
+                    format!(
+                        ", line {}",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    )
+                })
                 .unwrap_or_default();
             format!("{path}: {msg}{line}")
         })?;
@@ -232,8 +237,16 @@ impl Rules {
                 return Err(format!("{at}: normalizer \"stack_var\" needs `var`"));
             }
             rules.push(Rule {
-                function: r.function.as_deref().map(|f| glob(f, &format!("{at}.function"))).transpose()?,
-                case: r.case.as_deref().map(|c| glob(c, &format!("{at}.case"))).transpose()?,
+                function: r
+                    .function
+                    .as_deref()
+                    .map(|f| glob(f, &format!("{at}.function")))
+                    .transpose()?,
+                case: r
+                    .case
+                    .as_deref()
+                    .map(|c| glob(c, &format!("{at}.case")))
+                    .transpose()?,
                 path,
                 action: r.action,
                 abs: r.abs,
@@ -248,24 +261,46 @@ impl Rules {
         for (i, d) in raw.divergences.into_iter().enumerate() {
             let at = format!("divergence[{i}]");
             if d.reason.trim().is_empty() {
-                return Err(format!("{at}.reason: must say why the difference is accepted"));
+                return Err(format!(
+                    "{at}.reason: must say why the difference is accepted"
+                ));
             }
             let label = format!(
                 "{}{}{}",
                 d.function,
-                d.case.as_deref().map(|c| format!("/{c}")).unwrap_or_default(),
-                d.path.as_deref().map(|p| format!(" {p}")).unwrap_or_default()
+                d.case
+                    .as_deref()
+                    .map(|c| format!("/{c}"))
+                    .unwrap_or_default(),
+                d.path
+                    .as_deref()
+                    .map(|p| format!(" {p}"))
+                    .unwrap_or_default()
             );
             divergences.push(Divergence {
                 function: glob(&d.function, &format!("{at}.function"))?,
-                case: d.case.as_deref().map(|c| glob(c, &format!("{at}.case"))).transpose()?,
-                path: d.path.as_deref().map(PathPattern::new).transpose().map_err(|e| format!("{at}.path: {e}"))?,
+                case: d
+                    .case
+                    .as_deref()
+                    .map(|c| glob(c, &format!("{at}.case")))
+                    .transpose()?,
+                path: d
+                    .path
+                    .as_deref()
+                    .map(PathPattern::new)
+                    .transpose()
+                    .map_err(|e| format!("{at}.path: {e}"))?,
                 reason: d.reason,
                 label,
             });
         }
         Ok(Self {
-            ignore_headers: raw.headers.ignore.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            ignore_headers: raw
+                .headers
+                .ignore
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             rules,
             divergences,
         })
@@ -306,7 +341,9 @@ mod tests {
         assert!(p.matches("$.redis.port"));
         assert!(!p.matches("$.a.b.port"));
         assert!(PathPattern::new("$**port").unwrap().matches("$.a.b.port"));
-        assert!(PathPattern::new("$headers.date").unwrap().matches("$headers.date"));
+        assert!(PathPattern::new("$headers.date")
+            .unwrap()
+            .matches("$headers.date"));
     }
 
     #[test]
@@ -318,7 +355,8 @@ mod tests {
 
     #[test]
     fn unknown_key_is_rejected() {
-        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"ignore\"\nbogus = 1\n").unwrap_err();
+        let err =
+            Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"ignore\"\nbogus = 1\n").unwrap_err();
         assert!(err.contains("rule[0]"), "{err}");
         assert!(err.contains("bogus"), "{err}");
         let err = Rules::parse("[headerz]\n").unwrap_err();

@@ -87,6 +87,9 @@ pub struct Report {
     pub memory_mb: u32,
     pub max_rss_mb: f64,
     pub cold: bool,
+    /// The runtime failed before its first `GET next` (init error, crash or init timeout).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub init_failed: bool,
 }
 
 impl Report {
@@ -155,6 +158,7 @@ mod tests {
             memory_mb: 256,
             max_rss_mb: 14.2,
             cold: true,
+            init_failed: false,
         };
         assert_eq!(
             r.line("abc"),

@@ -185,6 +185,7 @@ impl Sandbox {
                             memory_mb,
                             max_rss_mb: rss,
                             cold: true,
+                            init_failed: true,
                         },
                         logs: self.take_logs(),
                     });
@@ -217,10 +218,12 @@ impl Sandbox {
             Exited(String),
             TimedOut,
         }
+        let mut self_exited = false;
         let waited = {
             let until = tokio::time::Instant::from_std(started + timeout);
             loop {
                 tokio::select! {
+                    biased;
                     ev = run.events_rx.recv() => match ev {
                         Some(RuntimeEvent::Response { request_id: id, body, at }) if id == request_id => {
                             break Waited::Done(Outcome::Response(body), at);
@@ -232,6 +235,16 @@ impl Sandbox {
                         None => break Waited::Exited("runtime API closed".into()),
                     },
                     status = run.child.wait() => {
+                        // The runtime may have reported (response, error) just before exiting.
+                        let reported = std::iter::from_fn(|| run.events_rx.try_recv().ok()).find_map(|ev| match ev {
+                            RuntimeEvent::Response { request_id: id, body, at } if id == request_id => Some(Waited::Done(Outcome::Response(body), at)),
+                            RuntimeEvent::Error { request_id: id, error_type, body, at } if id == request_id => Some(Waited::Done(Outcome::from_error(error_type, body), at)),
+                            _ => None,
+                        });
+                        if let Some(w) = reported {
+                            self_exited = true;
+                            break w;
+                        }
                         let s = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
                         break Waited::Exited(s);
                     }
@@ -279,7 +292,7 @@ impl Sandbox {
                 )
             }
         };
-        if self.running.is_some() && self.always_cold {
+        if self.running.is_some() && (self.always_cold || self_exited) {
             self.running = None;
         }
         if self.running.is_none() {
@@ -297,6 +310,7 @@ impl Sandbox {
                 memory_mb,
                 max_rss_mb: rss,
                 cold,
+                init_failed: false,
             },
             logs: self.take_logs(),
         })
@@ -309,6 +323,7 @@ impl Sandbox {
         let until = tokio::time::Instant::from_std(run.spawned + INIT_TIMEOUT);
         loop {
             tokio::select! {
+                biased;
                 ev = run.events_rx.recv() => match ev {
                     Some(RuntimeEvent::NextPolled(at)) => {
                         run.init_ms = Some(ms(at.duration_since(run.spawned)));

@@ -94,6 +94,8 @@ impl RuntimeApiServer {
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            // Read oversized responses whole, so the limit is reported as Lambda reports it.
+            .layer(axum::extract::DefaultBodyLimit::max(8 * MAX_RESPONSE_BYTES))
             .with_state(shared);
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

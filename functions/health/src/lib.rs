@@ -194,3 +194,127 @@ pub fn context_from_parts(
         memory_limit_in_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> InvokeContext {
+        InvokeContext {
+            request_id: "r".into(),
+            invoked_function_arn:
+                "arn:aws:lambda:eu-west-1:123456789012:function:manuel-health-dev".into(),
+            deadline_ms: manuel_shared::runtime::now_ms() + 45_000,
+            memory_limit_in_mb: Some("256".into()),
+        }
+    }
+
+    fn disabled() -> HealthEnv {
+        HealthEnv {
+            redis_endpoint: String::new(),
+            redis_port: "6379".into(),
+            enable_redis: "false".into(),
+        }
+    }
+
+    fn body(resp: &Value) -> Value {
+        serde_json::from_str(resp["body"].as_str().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn get_health_with_redis_disabled() {
+        let r = handle(
+            &json!({"httpMethod": "GET", "path": "/health"}),
+            &ctx(),
+            &disabled(),
+        )
+        .await;
+        assert_eq!(r["statusCode"], 200);
+        let b = body(&r);
+        assert_eq!(b["status"], "healthy");
+        assert_eq!(b["region"], "eu-west-1");
+        assert_eq!(b["checks"]["memory"]["used_mb"], "256");
+        assert_eq!(
+            b["checks"]["redis_cache"],
+            json!({"status": "disabled", "message": "Redis cache is not enabled"})
+        );
+        assert!(b["uptime_seconds"].as_f64().unwrap() > 44.0);
+        // Python's separators and key order.
+        assert!(r["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("{\"status\": \"healthy\", \"timestamp\": "));
+    }
+
+    #[tokio::test]
+    async fn options_and_unknown_routes() {
+        let r = handle(
+            &json!({"httpMethod": "OPTIONS", "path": "/anything"}),
+            &ctx(),
+            &disabled(),
+        )
+        .await;
+        assert_eq!(r["statusCode"], 200);
+        assert_eq!(r["body"], "");
+        assert_eq!(
+            r["headers"]["Access-Control-Allow-Methods"],
+            "GET,POST,OPTIONS"
+        );
+        for (m, p) in [
+            ("GET", "/health/deep"),
+            ("POST", "/health"),
+            ("GET", "/health/"),
+        ] {
+            let r = handle(&json!({"httpMethod": m, "path": p}), &ctx(), &disabled()).await;
+            assert_eq!(r["statusCode"], 404, "{m} {p}");
+            assert_eq!(r["body"], "{\"error\": \"Endpoint not found\"}");
+        }
+    }
+
+    #[tokio::test]
+    async fn python_exceptions_become_500_with_their_text() {
+        let r = handle(&json!(["x"]), &ctx(), &disabled()).await;
+        assert_eq!(r["statusCode"], 500);
+        assert_eq!(body(&r)["error"], "'list' object has no attribute 'get'");
+        let r = handle(&json!({"path": null}), &ctx(), &disabled()).await;
+        assert_eq!(
+            body(&r)["error"],
+            "'NoneType' object has no attribute 'endswith'"
+        );
+        // A non-GET never looks at the path.
+        let r = handle(
+            &json!({"httpMethod": "POST", "path": null}),
+            &ctx(),
+            &disabled(),
+        )
+        .await;
+        assert_eq!(r["statusCode"], 404);
+    }
+
+    #[tokio::test]
+    async fn redis_probe_paths() {
+        let env = |port: &str| HealthEnv {
+            redis_endpoint: "127.0.0.1".into(),
+            redis_port: port.into(),
+            enable_redis: "True".into(),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().port().to_string();
+        assert_eq!(
+            redis_check(&env(&open)).await["connectivity"],
+            "network_reachable"
+        );
+        drop(listener);
+        let closed = redis_check(&env(&open)).await;
+        assert_eq!(closed["connectivity"], "network_unreachable");
+        assert_eq!(
+            closed["connectivity_message"],
+            "Cannot connect to Redis endpoint (error: 111)"
+        );
+        let bad = redis_check(&env("abc")).await;
+        assert_eq!(
+            bad["connectivity_message"],
+            "Network test failed: invalid literal for int() with base 10: 'abc'"
+        );
+    }
+}

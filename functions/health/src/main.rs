@@ -4,10 +4,11 @@ use health::{context_from_parts, handle, HealthEnv};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-#[tokio::main]
+// One invocation at a time per sandbox: a single-threaded runtime is all a function needs.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_max_level(manuel_shared::runtime::log_level())
         .without_time()
         .with_ansi(false)
         .init();

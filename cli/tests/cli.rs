@@ -1,0 +1,425 @@
+//! The `manuel-migrate` binary as a user runs it: exit codes, one-line errors, no leftovers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A throw-away project: our config and fixtures copied, tools and builds linked.
+struct TempProject {
+    dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = common::root();
+        std::fs::copy(
+            root.join("manuel-migrate.toml"),
+            dir.path().join("manuel-migrate.toml"),
+        )
+        .unwrap();
+        for link in [".venv", ".venv-lambda", ".layers", "target"] {
+            std::os::unix::fs::symlink(root.join(link), dir.path().join(link)).unwrap();
+        }
+        copy_dir(
+            &root.join("parity-fixtures"),
+            &dir.path().join("parity-fixtures"),
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(common::bin())
+            .arg("--project")
+            .arg(self.path())
+            .args(args)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for TempProject {
+    fn drop(&mut self) {
+        let _ = Command::new(common::bin())
+            .arg("--project")
+            .arg(self.path())
+            .args(["stack", "down"])
+            .output();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Bad input: exit 2 and exactly one line on stderr that contains every `needle`.
+fn assert_input_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stderr: {err}\nstdout: {}",
+        stdout(o)
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    for n in needles {
+        assert!(err.contains(n), "'{n}' not in: {err}");
+    }
+}
+
+fn fixture(p: &TempProject, case: &str) -> PathBuf {
+    p.path()
+        .join("parity-fixtures/health")
+        .join(format!("{case}.json"))
+}
+
+#[test]
+fn invoke_bad_inputs_are_one_line_errors() {
+    let p = TempProject::new();
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        "/nonexistent/event.json",
+    ]);
+    assert_input_error(&o, &["/nonexistent/event.json"]);
+
+    let bad = p.path().join("bad.json");
+    std::fs::write(&bad, "{\"httpMethod\": ").unwrap();
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        bad.to_str().unwrap(),
+    ]);
+    assert_input_error(&o, &["bad.json", "invalid JSON", "line 1"]);
+
+    let ev = fixture(&p, "get-health");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "nope",
+        "--event",
+        ev.to_str().unwrap(),
+    ]);
+    assert_input_error(&o, &["unknown function 'nope'", "health"]);
+
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--python-src",
+        "/nonexistent",
+    ]);
+    assert_input_error(
+        &o,
+        &[
+            "Python function folder not found",
+            "/nonexistent/health/app.py",
+        ],
+    );
+}
+
+#[test]
+fn invoke_without_a_built_binary_says_how_to_build_it() {
+    let p = TempProject::new();
+    std::fs::remove_file(p.path().join("target")).unwrap();
+    let ev = fixture(&p, "get-health");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+    ]);
+    assert_input_error(
+        &o,
+        &[
+            "function binary not built",
+            "cargo build --release -p health",
+        ],
+    );
+}
+
+#[test]
+fn invoke_rust_health_on_a_private_stack_and_leave_nothing_running() {
+    let p = TempProject::new();
+    let ev = fixture(&p, "get-health");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--profile",
+        "debug",
+        "--times",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("\"statusCode\": 200"), "{out}");
+    assert!(out.contains("network_reachable"), "{out}");
+    let err = stderr(&o);
+    assert_eq!(err.matches("REPORT RequestId:").count(), 3, "{err}");
+    assert_eq!(
+        err.matches("Init Duration:").count(),
+        1,
+        "only the first invocation is cold: {err}"
+    );
+    assert!(err.contains("SUMMARY invocations: 3"), "{err}");
+    // The private stack is gone: no redis-server with its run dir, no run dir.
+    let tmp = p.path().display().to_string();
+    assert!(
+        common::processes_matching(&tmp).is_empty(),
+        "processes left behind"
+    );
+    let state = p.path().join(".manuel-migrate");
+    let leftovers: Vec<_> = std::fs::read_dir(&state)
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .filter(|n| n.to_string_lossy().starts_with("stack"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn python_import_error_is_an_input_error() {
+    let p = TempProject::new();
+    let src = p.path().join("pysrc/health");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("app.py"), "import module_that_does_not_exist\n").unwrap();
+    let ev = fixture(&p, "get-health");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--python-src",
+        p.path().join("pysrc").to_str().unwrap(),
+    ]);
+    assert_input_error(
+        &o,
+        &[
+            "health (python) failed to initialise",
+            "Runtime.ImportModuleError",
+            "module_that_does_not_exist",
+        ],
+    );
+}
+
+fn pid_alive(pid: u64) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty()
+        && !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+}
+
+#[test]
+fn stack_up_status_down() {
+    let p = TempProject::new();
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(p.path().join(".manuel-migrate/stack/stack.json")).unwrap(),
+    )
+    .unwrap();
+    let pids = [
+        state["redis"]["pid"].as_u64().unwrap(),
+        state["moto"]["pid"].as_u64().unwrap(),
+    ];
+    let ports = [
+        state["redis"]["port"].as_u64().unwrap() as u16,
+        state["moto"]["port"].as_u64().unwrap() as u16,
+    ];
+    assert!(pids.iter().all(|p| pid_alive(*p)));
+
+    let o = p.run(&["stack", "up"]);
+    assert_input_error(&o, &["already running"]);
+
+    let o = p.run(&["stack", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(stdout(&o).matches("healthy").count(), 2, "{}", stdout(&o));
+
+    // Commands use the running stack instead of starting their own.
+    let ev = fixture(&p, "get-health");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--profile",
+        "debug",
+    ]);
+    assert!(
+        stdout(&o).contains(&format!("\\\"port\\\": \\\"{}\\\"", ports[0])),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = p.run(&["stack", "down"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o).matches("free").count(), 2, "{}", stdout(&o));
+    assert!(
+        pids.iter().all(|p| !pid_alive(*p)),
+        "processes survived stack down"
+    );
+    for port in ports {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} still in use"
+        );
+    }
+    let o = p.run(&["stack", "down"]);
+    assert!(stdout(&o).contains("nothing to stop"));
+}
+
+#[test]
+fn stack_up_on_a_busy_port_fails_cleanly() {
+    let p = TempProject::new();
+    let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let o = p.run(&["stack", "up", "--redis-port", &port]);
+    assert_input_error(
+        &o,
+        &[&format!(
+            "port {port} on 127.0.0.1 is already in use (redis)"
+        )],
+    );
+    assert!(!p.path().join(".manuel-migrate/stack/stack.json").exists());
+}
+
+#[test]
+fn parity_passes_then_fails_on_a_changed_field_naming_case_and_path() {
+    let p = TempProject::new();
+    let reports = p.path().join("out");
+    let r = reports.to_str().unwrap();
+    let o = p.run(&["parity", "--profile", "debug", "--reports", r]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("PASSED"));
+
+    // The recorded Python answer now says something the Rust side does not.
+    let f = fixture(&p, "get-health");
+    let mut fx: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let body = fx["python"]["body"]
+        .as_str()
+        .unwrap()
+        .replace("manuel-backend", "manuel-backend-v2");
+    fx["python"]["body"] = body.into();
+    std::fs::write(&f, serde_json::to_vec_pretty(&fx).unwrap()).unwrap();
+    let o = p.run(&["parity", "--profile", "debug", "--reports", r]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAILED"));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(md.contains("`get-health` — **DIFFERENT**"), "{md}");
+    assert!(
+        md.contains(
+            "`$.service` Value — python `\"manuel-backend-v2\"` · rust `\"manuel-backend\"`"
+        ),
+        "{md}"
+    );
+    let xml = std::fs::read_to_string(reports.join("parity-latest.xml")).unwrap();
+    assert!(xml.contains("name=\"get-health\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"1 unexplained difference(s): $.service\""),
+        "{xml}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("parity-latest.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["unexplained"], 1);
+
+    // Declaring it a divergence (with a reason) makes it accepted, and the gate passes.
+    let rules = p.path().join("parity-fixtures/rules.toml");
+    let mut text = std::fs::read_to_string(&rules).unwrap();
+    text.push_str("\n[[divergence]]\nfunction = \"health\"\ncase = \"get-health\"\npath = \"$.service\"\nreason = \"renamed on purpose\"\n");
+    std::fs::write(&rules, text).unwrap();
+    let o = p.run(&[
+        "parity",
+        "--profile",
+        "debug",
+        "--reports",
+        r,
+        "--case",
+        "get-health",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(md.contains("accepted: renamed on purpose"), "{md}");
+}
+
+#[test]
+fn parity_input_errors_name_file_and_field() {
+    let p = TempProject::new();
+    let rules = p.path().join("parity-fixtures/rules.toml");
+    let original = std::fs::read_to_string(&rules).unwrap();
+
+    std::fs::write(
+        &rules,
+        format!("{original}\n[[divergence]]\nfunction = \"health\"\n"),
+    )
+    .unwrap();
+    let o = p.run(&["parity"]);
+    assert_input_error(&o, &["rules.toml", "divergence[0]", "reason"]);
+
+    std::fs::write(
+        &rules,
+        format!("{original}\n[[divergence]]\nfunction = \"health\"\nreason = \" \"\n"),
+    )
+    .unwrap();
+    let o = p.run(&["parity"]);
+    assert_input_error(&o, &["rules.toml", "divergence[0].reason"]);
+
+    std::fs::write(
+        &rules,
+        format!("{original}\n[[rule]]\npath = \"$.a\"\naction = \"ignore\"\ncolour = \"red\"\n"),
+    )
+    .unwrap();
+    let o = p.run(&["parity"]);
+    assert_input_error(&o, &["rules.toml", "colour"]);
+    std::fs::write(&rules, &original).unwrap();
+
+    let f = fixture(&p, "options-health");
+    let mut fx: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    fx.as_object_mut().unwrap().remove("event");
+    std::fs::write(&f, serde_json::to_vec_pretty(&fx).unwrap()).unwrap();
+    let o = p.run(&["parity"]);
+    assert_input_error(&o, &["options-health.json", "missing field `event`"]);
+
+    let o = p.run(&["parity", "--function", "nope"]);
+    assert_input_error(&o, &["unknown function 'nope'"]);
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: the project root and its installed tools.
+#![allow(dead_code)]
+
+use manuel_migrate::config::Project;
+use manuel_migrate::runtime_api::{FunctionSpec, Sandbox};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+pub fn project() -> Project {
+    Project::load(&root()).expect("manuel-migrate.toml loads")
+}
+
+/// The Lambda-like Python (scripts/setup.sh installs it; tests fail loudly without it).
+pub fn lambda_python() -> PathBuf {
+    let p = root().join(".venv-lambda/bin/python");
+    assert!(p.is_file(), "{} missing: run scripts/setup.sh", p.display());
+    p
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_manuel-migrate"))
+}
+
+/// A sandbox running one of our tiny Python handlers under awslambdaric.
+pub fn python_sandbox(handler: &str, timeout: Duration) -> Sandbox {
+    let dir = root().join("cli/tests/pyhandlers");
+    let env = BTreeMap::from([
+        ("PYTHONPATH".to_string(), dir.display().to_string()),
+        ("PYTHONUNBUFFERED".to_string(), "1".to_string()),
+        ("PYTHONDONTWRITEBYTECODE".to_string(), "1".to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME".to_string(), "tiny".to_string()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
+            "128".to_string(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION".to_string(),
+            "$LATEST".to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".to_string(),
+            "/aws/lambda/tiny".to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME".to_string(),
+            "local".to_string(),
+        ),
+    ]);
+    Sandbox::new(Arc::new(FunctionSpec {
+        label: format!("tiny {handler}"),
+        program: lambda_python(),
+        args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
+        env,
+        cwd: dir,
+        memory_mb: 128,
+        timeout,
+        function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:tiny".into(),
+    }))
+}
+
+/// Is any process of ours still running `needle` in its command line?
+pub fn processes_matching(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'));
+            !zombie && String::from_utf8_lossy(&cmd).contains(needle)
+        })
+        .collect()
+}

@@ -1,0 +1,46 @@
+"""Tiny handlers of our own that exercise the Runtime API emulator through awslambdaric."""
+
+import json
+import os
+import time
+
+print("module app imported")
+
+
+def echo(event, context):
+    print("echo called")
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(
+            {
+                "event": event,
+                "has_time_left": context.get_remaining_time_in_millis() > 0,
+                "memory": context.memory_limit_in_mb,
+                "arn": context.invoked_function_arn,
+                "request_id": context.aws_request_id,
+                "pid": os.getpid(),
+            }
+        ),
+    }
+
+
+def boom(event, context):
+    raise ValueError("boom: " + str(event.get("why", "no reason")))
+
+
+def slow(event, context):
+    time.sleep(float(event.get("sleep", 5)))
+    return {"statusCode": 200, "body": "slept"}
+
+
+def clock(event, context):
+    return {"statusCode": 200, "body": json.dumps({"now_ns": time.time_ns(), "fixed": 1})}
+
+
+def die(event, context):
+    os._exit(3)
+
+
+def big(event, context):
+    return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}

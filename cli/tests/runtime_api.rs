@@ -1,0 +1,273 @@
+//! The Runtime API emulator against real runtimes: awslambdaric with tiny handlers of our own,
+//! and the Rust health bootstrap against a real redis-server.
+
+mod common;
+
+use axum::body::Bytes;
+use manuel_migrate::parity::diff::{diff_responses, Class, DiffInput, SideCtx};
+use manuel_migrate::parity::engine::noise_between;
+use manuel_migrate::parity::rules::Rules;
+use manuel_migrate::runtime_api::Outcome;
+use manuel_migrate::stack::{Ports, Stack};
+use manuel_migrate::target::local::{function_env, LocalTargetSpec, Profile};
+use manuel_migrate::target::{Answer, Side};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn body_json(answer_payload: &Bytes) -> Value {
+    let resp: Value = serde_json::from_slice(answer_payload).expect("response is JSON");
+    serde_json::from_str(resp["body"].as_str().expect("body string")).expect("body is JSON")
+}
+
+#[tokio::test]
+async fn python_handler_answers_and_stays_warm() {
+    let mut sb = common::python_sandbox("app.echo", Duration::from_secs(10));
+    let first = sb
+        .invoke(Bytes::from_static(br#"{"hello": "world"}"#))
+        .await
+        .unwrap();
+    let Outcome::Response(payload) = &first.outcome else {
+        panic!("{:?}", first.outcome)
+    };
+    let body = body_json(payload);
+    assert_eq!(body["event"], json!({"hello": "world"}));
+    assert_eq!(body["has_time_left"], json!(true));
+    assert_eq!(
+        body["memory"],
+        json!("128"),
+        "awslambdaric exposes memory as a string"
+    );
+    assert_eq!(
+        body["arn"],
+        json!("arn:aws:lambda:eu-west-1:123456789012:function:tiny")
+    );
+    assert_eq!(body["request_id"], json!(first.request_id));
+    assert!(first.report.cold);
+    assert!(first.report.init_ms.is_some_and(|ms| ms > 0.0));
+    assert!(first.report.max_rss_mb > 1.0, "peak RSS read from /proc");
+    assert!(
+        first.logs.iter().any(|l| l.contains("module app imported")),
+        "{:?}",
+        first.logs
+    );
+
+    let second = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    let Outcome::Response(payload) = &second.outcome else {
+        panic!()
+    };
+    assert_eq!(
+        body_json(payload)["pid"],
+        body["pid"],
+        "warm invocation reuses the process"
+    );
+    assert!(!second.report.cold);
+    assert_eq!(second.report.init_ms, None);
+    assert!(second
+        .report
+        .line(&second.request_id)
+        .starts_with("REPORT RequestId: "));
+}
+
+#[tokio::test]
+async fn handler_error_is_reported_as_lambda_does() {
+    let mut sb = common::python_sandbox("app.boom", Duration::from_secs(10));
+    let inv = sb
+        .invoke(Bytes::from_static(br#"{"why": "testing"}"#))
+        .await
+        .unwrap();
+    let Outcome::FunctionError {
+        error_type,
+        payload,
+    } = &inv.outcome
+    else {
+        panic!("{:?}", inv.outcome)
+    };
+    assert_eq!(error_type, "ValueError");
+    assert_eq!(payload["errorMessage"], json!("boom: testing"));
+    let answer = Answer::from(inv);
+    assert_eq!(
+        answer.response["statusCode"],
+        json!(502),
+        "API Gateway turns it into a 502"
+    );
+    // The runtime survives a handler error.
+    let again = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    assert!(!again.report.cold);
+}
+
+#[tokio::test]
+async fn timeout_kills_the_process_and_the_next_invocation_is_cold() {
+    let mut sb = common::python_sandbox("app.slow", Duration::from_secs(1));
+    let inv = sb
+        .invoke(Bytes::from_static(br#"{"sleep": 30}"#))
+        .await
+        .unwrap();
+    let Outcome::FunctionError {
+        error_type,
+        payload,
+    } = &inv.outcome
+    else {
+        panic!("{:?}", inv.outcome)
+    };
+    assert_eq!(error_type, "Sandbox.Timedout");
+    assert!(payload["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("Task timed out after 1.00 seconds"));
+    let next = sb
+        .invoke(Bytes::from_static(br#"{"sleep": 0}"#))
+        .await
+        .unwrap();
+    assert!(next.report.cold, "a timed-out sandbox is replaced");
+    assert!(matches!(next.outcome, Outcome::Response(_)));
+}
+
+#[tokio::test]
+async fn init_error_is_reported_and_process_is_gone() {
+    let mut sb = common::python_sandbox("broken.handler", Duration::from_secs(10));
+    let inv = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    let Outcome::FunctionError {
+        error_type,
+        payload,
+    } = &inv.outcome
+    else {
+        panic!("{:?}", inv.outcome)
+    };
+    assert_eq!(error_type, "Runtime.ImportModuleError");
+    assert!(
+        payload["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("module_that_does_not_exist"),
+        "{payload}"
+    );
+    assert!(inv.report.init_failed);
+}
+
+#[tokio::test]
+async fn process_exit_during_invoke_is_an_exit_error() {
+    let mut sb = common::python_sandbox("app.die", Duration::from_secs(10));
+    let inv = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    let Outcome::FunctionError {
+        error_type,
+        payload,
+    } = &inv.outcome
+    else {
+        panic!("{:?}", inv.outcome)
+    };
+    assert_eq!(error_type, "Runtime.ExitError");
+    assert!(
+        payload["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status: 3"),
+        "{payload}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_response_is_refused() {
+    let mut sb = common::python_sandbox("app.big", Duration::from_secs(10));
+    let inv = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    let Outcome::FunctionError { error_type, .. } = &inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
+    assert_eq!(
+        error_type, "Function.ResponseSizeTooLarge",
+        "{:?}",
+        inv.logs
+    );
+}
+
+#[tokio::test]
+async fn noise_is_detected_from_two_runs_without_any_rule() {
+    let mut sb = common::python_sandbox("app.clock", Duration::from_secs(10));
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(Answer::from(
+            sb.invoke(Bytes::from_static(b"{}")).await.unwrap(),
+        ));
+    }
+    let ctx = SideCtx::default();
+    let noise = noise_between(&answers[0], &answers[1], &ctx);
+    assert_eq!(noise, vec!["$.now_ns".to_string()]);
+    let rules = Rules::default();
+    let input = DiffInput {
+        function: "tiny",
+        case: "clock",
+        rules: &rules,
+        noise: &noise,
+        python: &ctx,
+        rust: &ctx,
+    };
+    let diffs = diff_responses(&input, &answers[0].response, &answers[2].response);
+    assert_eq!(diffs.len(), 1);
+    assert_eq!(diffs[0].path, "$.now_ns");
+    assert_eq!(diffs[0].class, Class::Noise);
+}
+
+#[tokio::test]
+async fn rust_health_under_the_emulator_checks_a_real_redis() {
+    let project = common::project();
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(&project, dir.path().join("stack"), Ports::default(), false)
+        .await
+        .expect("stack starts (run scripts/setup.sh if redis-server or moto is missing)");
+    let env = function_env(
+        &project,
+        "health",
+        &stack.vars(),
+        &stack.aws_env(),
+        &BTreeMap::new(),
+    )
+    .unwrap();
+    let spec = LocalTargetSpec {
+        project: &project,
+        function: "health",
+        side: Side::Rust,
+        env,
+        python_src: None,
+        profile: Some(Profile::Debug),
+    }
+    .build()
+    .expect("target/debug/health is built (cargo build --workspace)");
+    let mut sb = manuel_migrate::target::local::sandbox(spec, false);
+    let event = Bytes::from(json!({"httpMethod": "GET", "path": "/health"}).to_string());
+    let inv = sb.invoke(event.clone()).await.unwrap();
+    let Outcome::Response(payload) = &inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
+    let body = body_json(payload);
+    assert_eq!(body["status"], json!("healthy"));
+    assert_eq!(
+        body["checks"]["redis_cache"]["connectivity"],
+        json!("network_reachable")
+    );
+    assert_eq!(
+        body["checks"]["redis_cache"]["port"],
+        json!(stack.info.redis.port.to_string())
+    );
+    assert!(inv.report.init_ms.is_some());
+
+    // Stop redis: the same warm process now finds the port closed.
+    let redis = stack.info.redis.clone();
+    unsafe {
+        libc::kill(redis.pid as i32, libc::SIGKILL);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let inv = sb.invoke(event).await.unwrap();
+    assert!(!inv.report.cold);
+    let Outcome::Response(payload) = &inv.outcome else {
+        panic!()
+    };
+    let body = body_json(payload);
+    assert_eq!(
+        body["checks"]["redis_cache"]["connectivity"],
+        json!("network_unreachable")
+    );
+    assert_eq!(
+        body["checks"]["redis_cache"]["connectivity_message"],
+        json!("Cannot connect to Redis endpoint (error: 111)")
+    );
+}

@@ -9,4 +9,5 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The function binaries the integration tests and the parity gate run.
 cargo build --workspace --quiet
 cargo test --workspace
-cargo run --quiet -p manuel-migrate -- parity
+# The binary built above (a `cargo run -p` would resolve features differently and rebuild).
+target/debug/manuel-migrate parity

@@ -31,7 +31,23 @@ pub enum Command {
     /// Run one API Gateway proxy event through a local function (Rust, or Python with --python-src).
     Invoke(InvokeArgs),
     /// Replay the fixtures against the Rust side and the Python side, diff, report, gate.
-    Parity(ParityArgs),
+    Parity(Box<ParityArgs>),
+    /// Serve one local function over HTTP like API Gateway (for curl, or parity --*-url).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long)]
+    pub function: String,
+    /// Port on 127.0.0.1 (0: a free one, printed at start).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Serve the real Python handler from this folder instead of the Rust binary.
+    #[arg(long, value_name = "DIR")]
+    pub python_src: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,8 +128,29 @@ pub struct ParityRunArgs {
     #[command(flatten)]
     pub select: CaseSelection,
     /// Compare against the real Python handlers in this folder instead of the recordings.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["python_function", "python_url"])]
     pub python_src: Option<PathBuf>,
+    /// Deployed Python function to invoke (Lambda Invoke) instead of the recordings.
+    #[arg(long, value_name = "NAME", conflicts_with = "python_url")]
+    pub python_function: Option<String>,
+    /// Deployed Rust function to invoke instead of the local binary.
+    #[arg(long, value_name = "NAME", conflicts_with = "rust_url")]
+    pub rust_function: Option<String>,
+    /// Alias or version for --python-function / --rust-function.
+    #[arg(long, value_name = "Q")]
+    pub qualifier: Option<String>,
+    /// Base URL of the deployed Python API (e.g. https://ID.execute-api.REGION.amazonaws.com/Prod).
+    #[arg(long, value_name = "URL")]
+    pub python_url: Option<String>,
+    /// Base URL of the deployed Rust API.
+    #[arg(long, value_name = "URL")]
+    pub rust_url: Option<String>,
+    /// Also replay requests that write (POST/PUT/PATCH/DELETE) against deployments.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Replay every case this many times (throughput measurement).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub repeat: u32,
     /// Cases in flight at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,

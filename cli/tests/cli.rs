@@ -423,3 +423,66 @@ fn parity_input_errors_name_file_and_field() {
     let o = p.run(&["parity", "--function", "nope"]);
     assert_input_error(&o, &["unknown function 'nope'"]);
 }
+
+#[test]
+fn parity_over_http_against_served_functions_skips_what_it_must() {
+    use std::io::BufRead;
+    let p = TempProject::new();
+    let mut child = Command::new(common::bin())
+        .arg("--project")
+        .arg(p.path())
+        .args(["serve", "--function", "health", "--profile", "debug"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("serve prints its URL")
+        .to_owned();
+
+    let reports = p.path().join("out");
+    let o = p.run(&[
+        "parity",
+        "--function",
+        "health",
+        "--python-url",
+        &url,
+        "--rust-url",
+        &url,
+        "--reports",
+        reports.to_str().unwrap(),
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("parity-latest.json")).unwrap())
+            .unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    let skipped: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["verdict"] == "skipped")
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    assert!(
+        skipped.contains(&"post-health"),
+        "writes are refused without --allow-writes: {skipped:?}"
+    );
+    assert!(
+        skipped.contains(&"get-health-redis-disabled"),
+        "per-case env needs a local target: {skipped:?}"
+    );
+    let get = cases.iter().find(|c| c["case"] == "get-health").unwrap();
+    assert_eq!(get["rust"]["statusCode"], 200);
+    assert_eq!(get["verdict"], "identical");
+    assert!(report["rust_target"]
+        .as_str()
+        .unwrap()
+        .starts_with("URL http://127.0.0.1:"));
+}

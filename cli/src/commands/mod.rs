@@ -2,6 +2,7 @@
 
 pub mod invoke;
 pub mod parity;
+pub mod serve;
 pub mod stack;
 
 use crate::cli::{Cli, Command};
@@ -13,7 +14,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Stack { action } => stack::run(&project, action).await,
         Command::Invoke(args) => invoke::run(&project, args).await,
-        Command::Parity(args) => parity::run(&project, args).await,
+        Command::Parity(args) => parity::run(&project, *args).await,
+        Command::Serve(args) => serve::run(&project, args).await,
     }
 }
 

@@ -3,12 +3,14 @@
 use crate::cli::{CaseSelection, ParityAction, ParityArgs, ParityRunArgs, RecordArgs};
 use crate::config::Project;
 use crate::exit;
+use crate::parity::diff::Class;
 use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
-use crate::parity::engine::{python_twice, run_case, Pool, PythonSide};
+use crate::parity::engine::{python_twice, run_case, Pool, PythonSide, Runner};
 use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
 use crate::stack::Stack;
+use crate::target::remote::{HttpTarget, LambdaTarget};
 use crate::target::Side;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,60 +66,144 @@ fn progress(total: usize, what: &str) -> ProgressBar {
     pb
 }
 
+/// Where one side answers: a local process (Python source folder, or the Rust binary when
+/// `None`), a deployed function, or a URL.
+#[derive(Clone, Copy)]
+struct Where<'s> {
+    local_src: Option<&'s std::path::Path>,
+    lambda: Option<&'s str>,
+    url: Option<&'s str>,
+    qualifier: Option<&'s str>,
+}
+
+/// Build the runner of one side.
+async fn runner<'a>(
+    project: &'a Project,
+    stack: Option<&Stack>,
+    function: &str,
+    side: Side,
+    at: Where<'_>,
+    profile: Option<crate::target::local::Profile>,
+) -> anyhow::Result<Runner<'a>> {
+    if let Some(name) = at.lambda {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        return Ok(Runner::Lambda(LambdaTarget::new(&conf, name, at.qualifier)));
+    }
+    if let Some(u) = at.url {
+        return Ok(Runner::Http(HttpTarget::new(
+            u,
+            std::time::Duration::from_secs(60),
+        )?));
+    }
+    let stack = stack.ok_or_else(|| anyhow::anyhow!("a local target needs the local stack"))?;
+    Ok(Runner::Local(Pool::new(
+        project,
+        stack,
+        function,
+        side,
+        at.local_src.map(|p| p.to_path_buf()),
+        profile,
+    )?))
+}
+
 async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
     let (rules, selected) = load_inputs(project, &args.select)?;
-    if args.python_src.is_none() {
+    let python_live =
+        args.python_src.is_some() || args.python_function.is_some() || args.python_url.is_some();
+    if !python_live {
         for c in selected.iter().flat_map(|(_, cases)| cases) {
             c.recorded_response()?;
         }
     }
-    let stack = Stack::attach_or_start(project).await?;
+    let rust_local = args.rust_function.is_none() && args.rust_url.is_none();
+    let needs_stack = rust_local || args.python_src.is_some();
+    let stack = if needs_stack {
+        Some(Stack::attach_or_start(project).await?)
+    } else {
+        None
+    };
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
-    let total: usize = selected.iter().map(|(_, c)| c.len()).sum();
+    let total: usize = selected.iter().map(|(_, c)| c.len()).sum::<usize>() * args.repeat as usize;
     let pb = progress(total, "parity");
     let mut results = Vec::with_capacity(total);
+    let rust_at = Where {
+        local_src: None,
+        lambda: args.rust_function.as_deref(),
+        url: args.rust_url.as_deref(),
+        qualifier: args.qualifier.as_deref(),
+    };
+    let python_at = Where {
+        local_src: args.python_src.as_deref(),
+        lambda: args.python_function.as_deref(),
+        url: args.python_url.as_deref(),
+        qualifier: args.qualifier.as_deref(),
+    };
+    let (mut python_target, mut rust_target) = ("recorded fixtures".to_string(), String::new());
     for (function, cases) in &selected {
         pb.set_message(function.clone());
-        let rust = Pool::new(
+        let rust = runner(
             project,
-            &stack,
+            stack.as_ref(),
             function,
             Side::Rust,
-            None,
+            rust_at,
             args.select.profile,
-        )?;
-        let py_pool = match &args.python_src {
-            Some(src) => Some(Pool::new(
-                project,
-                &stack,
-                function,
-                Side::Python,
-                Some(src.clone()),
-                None,
-            )?),
-            None => None,
+        )
+        .await?;
+        let py_runner = if python_live {
+            Some(
+                runner(
+                    project,
+                    stack.as_ref(),
+                    function,
+                    Side::Python,
+                    python_at,
+                    None,
+                )
+                .await?,
+            )
+        } else {
+            None
         };
-        let python = match &py_pool {
-            Some(p) => PythonSide::Live(p),
+        rust_target = rust.describe();
+        let python = match &py_runner {
+            Some(p) => {
+                python_target = p.describe();
+                PythonSide::Live(p)
+            }
             None => PythonSide::Recorded,
         };
-        let mut stream = futures::stream::iter(cases.iter())
-            .map(|case| run_case(case, &rules, &rust, &python, &stack))
+        let repeated = cases
+            .iter()
+            .cycle()
+            .take(cases.len() * args.repeat as usize);
+        let mut stream = futures::stream::iter(repeated)
+            .map(|case| {
+                run_case(
+                    case,
+                    &rules,
+                    &rust,
+                    &python,
+                    stack.as_ref(),
+                    args.allow_writes,
+                )
+            })
             .buffered(args.concurrency as usize);
         while let Some(res) = stream.next().await {
             let res = res?;
             if res.verdict == Verdict::Different {
-                pb.println(format!(
+                let paths: Vec<&str> = res
+                    .differences
+                    .iter()
+                    .filter(|d| d.class == Class::Unexplained)
+                    .map(|d| d.path.as_str())
+                    .collect();
+                say(&pb, format!(
                     "DIFFERENT {}/{}: {}",
                     res.function,
                     res.case,
-                    res.differences
-                        .iter()
-                        .filter(|d| d.class == crate::parity::diff::Class::Unexplained)
-                        .map(|d| d.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    paths.join(", ")
                 ));
             }
             results.push(res);
@@ -129,11 +215,13 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let unexplained: usize = results.iter().map(|r| r.unexplained()).sum();
     let report = ParityReport {
         started_at: started_at.to_rfc3339(),
-        python_mode: if args.python_src.is_some() {
+        python_mode: if python_live {
             "live".into()
         } else {
             "recorded".into()
         },
+        python_target,
+        rust_target,
         max_diff: args.max_diff,
         unexplained,
         passed: unexplained <= args.max_diff,
@@ -164,6 +252,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
         "noise",
         "accepted",
         "different",
+        "skipped",
         "unexplained diffs",
     ]);
     for (f, k) in report.counts() {
@@ -174,19 +263,21 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             k.noise.to_string(),
             k.accepted.to_string(),
             k.different.to_string(),
+            k.skipped.to_string(),
             k.unexplained.to_string(),
         ]);
     }
     println!("{t}");
     println!(
-        "{}: {} unexplained difference(s) (gate {}), {} cases in {:.2} s ({:.0}/s), Python side {}",
+        "{}: {} unexplained difference(s) (gate {}), {} cases in {:.2} s ({:.0}/s); Python: {}; Rust: {}",
         if report.passed { "PASSED" } else { "FAILED" },
         report.unexplained,
         report.max_diff,
         report.cases.len(),
         elapsed,
         report.cases_per_s,
-        report.python_mode
+        report.python_target,
+        report.rust_target
     );
     for p in written {
         println!("report: {}", p.display());
@@ -207,16 +298,16 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
     t.set_header(vec!["case", "status", "change", "noise paths"]);
     let mut updated = Vec::new();
     for (function, cases) in &selected {
-        let pool = Pool::new(
+        let pool = Runner::Local(Pool::new(
             project,
             &stack,
             function,
             Side::Python,
             Some(args.python_src.clone()),
             None,
-        )?;
+        )?);
         for case in cases {
-            let (answer, noise, ctx) = python_twice(&pool, case, &stack).await?;
+            let (answer, noise, ctx) = python_twice(&pool, case, Some(&stack)).await?;
             let change = match &case.fixture.python {
                 None => "new".to_string(),
                 Some(old) => {
@@ -242,7 +333,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                     let diffs = diff_responses(&input, old, &answer.response);
                     let real: Vec<String> = diffs
                         .iter()
-                        .filter(|d| d.class == crate::parity::diff::Class::Unexplained)
+                        .filter(|d| d.class == Class::Unexplained)
                         .map(|d| d.path.clone())
                         .collect();
                     if real.is_empty() {
@@ -292,4 +383,13 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(exit::OK)
+}
+
+/// A line above the progress bar, or on stderr when the bar is hidden (not a terminal, CI).
+fn say(pb: &ProgressBar, line: String) {
+    if pb.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        pb.println(line);
+    }
 }

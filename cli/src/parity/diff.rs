@@ -30,6 +30,8 @@ pub enum Kind {
     Text,
     /// Binary bodies differ.
     Bytes,
+    /// PNG images differ beyond the tolerance (`detail` has the pixel statistics).
+    Pixels,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -158,12 +160,17 @@ pub fn diff_responses(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Ve
     w.leaf_at("$isBase64Encoded", &Value::Bool(p.b64), &Value::Bool(r.b64));
     if p.b64 || r.b64 {
         if p.body != r.body {
-            let detail = format!(
-                "python {} base64 chars, rust {} base64 chars",
-                p.body.len(),
-                r.body.len()
-            );
-            w.push_at("$", Kind::Bytes, None, None, Some(detail));
+            let (a, b) = (b64(&p.body), b64(&r.body));
+            if !w.compare_images("$", &a, &b) {
+                let detail = format!(
+                    "python {} bytes (sha256 {}), rust {} bytes (sha256 {})",
+                    a.len(),
+                    sha(&a),
+                    b.len(),
+                    sha(&b)
+                );
+                w.push_at("$", Kind::Bytes, None, None, Some(detail));
+            }
         }
     } else if p.body != r.body {
         match (
@@ -314,11 +321,38 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Compare two byte strings as PNG images when both are; `false` when they are not images.
+    fn compare_images(&mut self, path: &str, a: &[u8], b: &[u8]) -> bool {
+        if !(super::image::is_png(a) && super::image::is_png(b)) {
+            return false;
+        }
+        let tolerance = self
+            .applicable(path)
+            .find(|r| r.action == Action::Pixels)
+            .map(|r| r.pixels)
+            .unwrap_or_default();
+        match super::image::compare(a, b) {
+            Ok(stats) if stats.within(&tolerance) => {}
+            Ok(stats) => self.push_at(path, Kind::Pixels, None, None, Some(stats.summary())),
+            Err(why) => self.push_at(path, Kind::Pixels, None, None, Some(why)),
+        }
+        true
+    }
+
     fn compare_leaf(&mut self, a: &Value, b: &Value) {
         if a == b {
             return;
         }
         let path = self.path.clone();
+        const DATA_PNG: &str = "data:image/png;base64,";
+        if let (Some(x), Some(y)) = (
+            a.as_str().and_then(|s| s.strip_prefix(DATA_PNG)),
+            b.as_str().and_then(|s| s.strip_prefix(DATA_PNG)),
+        ) {
+            if self.compare_images(&path, &b64(x), &b64(y)) {
+                return;
+            }
+        }
         let rules: Vec<&Rule> = self.applicable(&path).copied().collect();
         if rules.iter().any(|r| r.action == Action::Ignore) {
             return;
@@ -350,6 +384,18 @@ impl Walker<'_, '_> {
         };
         self.push(kind, Some(a), Some(b), None);
     }
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .unwrap_or_else(|_| s.as_bytes().to_vec())
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(bytes)[..8])
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -659,6 +705,55 @@ normalizer = "presigned_url"
         assert!(d[0].detail.as_deref().unwrap().contains("-line2"));
         let c = json!({"statusCode": 200, "body": "{\"a\": 1}"});
         assert_eq!(run("", &[], &c, &a)[0].kind, Kind::Type);
+    }
+
+    #[test]
+    fn png_bodies_compare_by_pixels_with_tolerance() {
+        use crate::parity::image::encode;
+        use base64::Engine;
+        let px = vec![90u8; 8 * 8 * 4];
+        let mut near = px.clone();
+        near[0] = 100;
+        let enc =
+            |p: &[u8], c| base64::engine::general_purpose::STANDARD.encode(encode(8, 8, p, c));
+        let body = |b: String| json!({"statusCode": 200, "isBase64Encoded": true, "body": b});
+        // Same pixels, other bytes: identical.
+        let same = run(
+            "",
+            &[],
+            &body(enc(&px, png::Compression::Fast)),
+            &body(enc(&px, png::Compression::High)),
+        );
+        assert!(same.is_empty(), "{same:?}");
+        // Other pixels: a Pixels difference, unless a rule tolerates it.
+        let d = run(
+            "",
+            &[],
+            &body(enc(&px, png::Compression::Fast)),
+            &body(enc(&near, png::Compression::Fast)),
+        );
+        assert_eq!(d[0].kind, Kind::Pixels);
+        assert!(d[0].detail.as_deref().unwrap().contains("max |Δ| 10"));
+        let rule = "[[rule]]\npath = \"$\"\naction = \"pixels\"\nmax_mean = 0.5\n";
+        assert!(run(
+            rule,
+            &[],
+            &body(enc(&px, png::Compression::Fast)),
+            &body(enc(&near, png::Compression::Fast))
+        )
+        .is_empty());
+        // The same inside JSON as data URLs.
+        let url = |p: &[u8]| format!("data:image/png;base64,{}", enc(p, png::Compression::Fast));
+        let d = run(
+            "",
+            &[],
+            &resp(200, &json!({"img": url(&px)})),
+            &resp(200, &json!({"img": url(&near)})),
+        );
+        assert_eq!((d[0].path.as_str(), d[0].kind), ("$.img", Kind::Pixels));
+        // Non-image binary bodies differ by bytes.
+        let d = run("", &[], &body("AAAA".into()), &body("AAAB".into()));
+        assert_eq!(d[0].kind, Kind::Bytes);
     }
 
     #[test]

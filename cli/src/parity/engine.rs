@@ -20,7 +20,7 @@ use std::time::Instant;
 pub struct Pool<'a> {
     project: &'a Project,
     function: String,
-    side: Side,
+    pub side: Side,
     base_env: BTreeMap<String, String>,
     python_src: Option<PathBuf>,
     profile: Option<Profile>,
@@ -100,18 +100,72 @@ impl<'a> Pool<'a> {
     }
 }
 
+/// One side, wherever it runs.
+pub enum Runner<'a> {
+    /// A local process under our Runtime API.
+    Local(Pool<'a>),
+    /// A deployed function (Lambda `Invoke`).
+    Lambda(crate::target::remote::LambdaTarget),
+    /// A deployed API (HTTPS through API Gateway).
+    Http(crate::target::remote::HttpTarget),
+}
+
+impl Runner<'_> {
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Runner::Local(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Runner::Local(p) => format!("local {}", p.side),
+            Runner::Lambda(t) => format!(
+                "Lambda {}{}",
+                t.function,
+                t.qualifier
+                    .as_deref()
+                    .map(|q| format!(":{q}"))
+                    .unwrap_or_default()
+            ),
+            Runner::Http(t) => format!("URL {}", t.base),
+        }
+    }
+
+    /// Why this runner cannot run the case, if it cannot.
+    pub fn refuses(&self, case: &Case, allow_writes: bool) -> Option<String> {
+        if !self.is_remote() {
+            return None;
+        }
+        if !case.fixture.env.is_empty() {
+            return Some("needs per-case environment, which only a local target can take".into());
+        }
+        if case.writes() && !allow_writes {
+            return Some("writes (POST/PUT/PATCH/DELETE) are refused against deployments without --allow-writes".into());
+        }
+        None
+    }
+
+    pub async fn answer(&self, case: &Case) -> anyhow::Result<Answer> {
+        let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+        Ok(match self {
+            Runner::Local(p) => p.invoke(&case.fixture.env, event).await?,
+            Runner::Lambda(t) => t.invoke(event).await?,
+            Runner::Http(t) => t.invoke(&case.fixture.event).await?,
+        })
+    }
+}
+
 /// Where the Python answers come from.
 pub enum PythonSide<'a> {
     /// The responses recorded in the fixtures.
     Recorded,
     /// The real handlers, run now (invoked twice per case to measure noise).
-    Live(&'a Pool<'a>),
+    Live(&'a Runner<'a>),
 }
 
-pub fn ctx_now(stack: &Stack) -> SideCtx {
+pub fn ctx_now(stack: Option<&Stack>) -> SideCtx {
     SideCtx {
         at: chrono::Utc::now().timestamp(),
-        vars: stack.vars(),
+        vars: stack.map(Stack::vars).unwrap_or_default(),
     }
 }
 
@@ -136,14 +190,13 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
 
 /// Run the Python side of a case live: two invocations, the first answer and the noise.
 pub async fn python_twice(
-    pool: &Pool<'_>,
+    runner: &Runner<'_>,
     case: &Case,
-    stack: &Stack,
+    stack: Option<&Stack>,
 ) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
-    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
     let ctx = ctx_now(stack);
-    let first = pool.invoke(&case.fixture.env, event.clone()).await?;
-    let second = pool.invoke(&case.fixture.env, event).await?;
+    let first = runner.answer(case).await?;
+    let second = runner.answer(case).await?;
     let noise = noise_between(&first, &second, &ctx);
     Ok((first, noise, ctx))
 }
@@ -152,11 +205,19 @@ pub async fn python_twice(
 pub async fn run_case(
     case: &Case,
     rules: &Rules,
-    rust: &Pool<'_>,
+    rust: &Runner<'_>,
     python: &PythonSide<'_>,
-    stack: &Stack,
+    stack: Option<&Stack>,
+    allow_writes: bool,
 ) -> anyhow::Result<CaseResult> {
     let started = Instant::now();
+    let refusal = rust.refuses(case, allow_writes).or_else(|| match python {
+        PythonSide::Live(r) => r.refuses(case, allow_writes),
+        PythonSide::Recorded => None,
+    });
+    if let Some(why) = refusal {
+        return Ok(CaseResult::skipped(case, why));
+    }
     let (py_response, py_report, noise, py_ctx) = match python {
         PythonSide::Recorded => {
             let resp = case.recorded_response()?.clone();
@@ -175,14 +236,13 @@ pub async fn run_case(
                 },
             )
         }
-        PythonSide::Live(pool) => {
-            let (answer, noise, ctx) = python_twice(pool, case, stack).await?;
+        PythonSide::Live(runner) => {
+            let (answer, noise, ctx) = python_twice(runner, case, stack).await?;
             (answer.response, answer.report, noise, ctx)
         }
     };
-    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
     let rust_ctx = ctx_now(stack);
-    let answer = rust.invoke(&case.fixture.env, event).await?;
+    let answer = rust.answer(case).await?;
     let input = DiffInput {
         function: &case.function,
         case: &case.fixture.name,
@@ -204,5 +264,6 @@ pub async fn run_case(
         rust_report: answer.report,
         noise,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        skipped: None,
     })
 }

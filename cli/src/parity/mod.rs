@@ -4,5 +4,6 @@
 pub mod diff;
 pub mod engine;
 pub mod fixture;
+pub mod image;
 pub mod report;
 pub mod rules;

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
+    /// Not run against this target (see `skipped`).
+    Skipped,
     Identical,
     Noise,
     Accepted,
@@ -47,9 +49,28 @@ pub struct CaseResult {
     /// Paths the Python side disagreed with itself on (recorded or measured now).
     pub noise: Vec<String>,
     pub duration_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl CaseResult {
+    pub fn skipped(case: &super::fixture::Case, why: String) -> Self {
+        Self {
+            function: case.function.clone(),
+            case: case.fixture.name.clone(),
+            file: case.file.display().to_string(),
+            verdict: Verdict::Skipped,
+            differences: Vec::new(),
+            python: Value::Null,
+            rust: Value::Null,
+            python_report: None,
+            rust_report: None,
+            noise: Vec::new(),
+            duration_ms: 0.0,
+            skipped: Some(why),
+        }
+    }
+
     pub fn unexplained(&self) -> usize {
         self.differences
             .iter()
@@ -69,6 +90,9 @@ pub struct ParityReport {
     pub started_at: String,
     /// `recorded` (fixtures' Python responses) or `live` (the Python handlers run now).
     pub python_mode: String,
+    /// What answered for each side (`recorded fixtures`, `local rust`, `Lambda fn:live`, `URL …`).
+    pub python_target: String,
+    pub rust_target: String,
     pub max_diff: usize,
     pub unexplained: usize,
     pub passed: bool,
@@ -85,6 +109,7 @@ pub struct Counts {
     pub noise: usize,
     pub accepted: usize,
     pub different: usize,
+    pub skipped: usize,
     pub unexplained: usize,
 }
 
@@ -104,6 +129,7 @@ impl ParityReport {
                 Verdict::Noise => k.noise += 1,
                 Verdict::Accepted => k.accepted += 1,
                 Verdict::Different => k.different += 1,
+                Verdict::Skipped => k.skipped += 1,
             }
         }
         out
@@ -138,7 +164,14 @@ impl ParityReport {
         for (f, _) in self.counts() {
             let _ = writeln!(md, "\n## {f}\n");
             for c in self.cases.iter().filter(|c| c.function == f) {
-                let _ = writeln!(md, "- `{}` — **{}**", c.case, verdict_word(c.verdict));
+                match &c.skipped {
+                    Some(why) => {
+                        let _ = writeln!(md, "- `{}` — skipped: {why}", c.case);
+                    }
+                    None => {
+                        let _ = writeln!(md, "- `{}` — **{}**", c.case, verdict_word(c.verdict));
+                    }
+                }
                 for d in &c.differences {
                     let class = match &d.class {
                         Class::Unexplained => "DIFFERENT".to_string(),
@@ -209,6 +242,14 @@ impl ParityReport {
                     esc(&c.file),
                     c.duration_ms / 1000.0
                 );
+                if let Some(why) = &c.skipped {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        esc(why)
+                    );
+                    continue;
+                }
                 let unexplained: Vec<&Difference> = c
                     .differences
                     .iter()
@@ -297,6 +338,7 @@ pub fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Noise => "noise only",
         Verdict::Accepted => "accepted divergence",
         Verdict::Different => "DIFFERENT",
+        Verdict::Skipped => "skipped",
     }
 }
 

@@ -8,7 +8,7 @@
 //! function = "health"                          # optional glob (default: every function)
 //! case = "*"                                   # optional glob on the case name
 //! path = "$.timestamp"                         # path pattern: `*` one segment, `[*]` any index, `**` anything
-//! action = "normalize"                         # ignore | tolerance | unordered | normalize
+//! action = "normalize"                         # ignore | tolerance | unordered | normalize | pixels
 //! normalizer = "epoch_near_now"                # epoch_near_now | iso_near_now | uuid | presigned_url | stack_var
 //! reason = "wall clock"
 //!
@@ -37,6 +37,8 @@ pub enum Action {
     Tolerance,
     Unordered,
     Normalize,
+    /// PNG images (base64 bodies or `data:image/png;base64,` strings) within a pixel tolerance.
+    Pixels,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -66,6 +68,8 @@ struct RawRule {
     normalizer: Option<Normalizer>,
     window_s: Option<u64>,
     var: Option<String>,
+    max_mean: Option<f64>,
+    max_differing_over_64: Option<f64>,
     reason: Option<String>,
 }
 
@@ -159,6 +163,7 @@ pub struct Rule {
     pub normalizer: Option<Normalizer>,
     pub window_s: u64,
     pub var: Option<String>,
+    pub pixels: crate::parity::image::PixelTolerance,
     pub reason: Option<String>,
 }
 
@@ -231,6 +236,11 @@ impl Rules {
                 Action::Normalize if r.normalizer.is_none() => {
                     return Err(format!("{at}: action \"normalize\" needs `normalizer`"))
                 }
+                Action::Pixels if r.max_mean.is_none() && r.max_differing_over_64.is_none() => {
+                    return Err(format!(
+                        "{at}: action \"pixels\" needs `max_mean` or `max_differing_over_64`"
+                    ))
+                }
                 _ => {}
             }
             if r.normalizer == Some(Normalizer::StackVar) && r.var.is_none() {
@@ -254,6 +264,10 @@ impl Rules {
                 normalizer: r.normalizer,
                 window_s: r.window_s.unwrap_or(300),
                 var: r.var,
+                pixels: crate::parity::image::PixelTolerance {
+                    max_mean: r.max_mean.unwrap_or(f64::INFINITY),
+                    max_differing_over_64: r.max_differing_over_64.unwrap_or(1.0),
+                },
                 reason: r.reason,
             });
         }

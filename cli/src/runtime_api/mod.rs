@@ -87,6 +87,11 @@ pub struct Report {
     pub memory_mb: u32,
     pub max_rss_mb: f64,
     pub cold: bool,
+    /// SnapStart restore (deployed functions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_restore_ms: Option<u64>,
     /// The runtime failed before its first `GET next` (init error, crash or init timeout).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub init_failed: bool,
@@ -159,6 +164,7 @@ mod tests {
             max_rss_mb: 14.2,
             cold: true,
             init_failed: false,
+            ..Report::default()
         };
         assert_eq!(
             r.line("abc"),

@@ -186,6 +186,7 @@ impl Sandbox {
                             max_rss_mb: rss,
                             cold: true,
                             init_failed: true,
+                            ..Report::default()
                         },
                         logs: self.take_logs(),
                     });
@@ -311,6 +312,7 @@ impl Sandbox {
                 max_rss_mb: rss,
                 cold,
                 init_failed: false,
+                ..Report::default()
             },
             logs: self.take_logs(),
         })

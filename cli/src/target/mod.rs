@@ -1,6 +1,7 @@
 //! How a request reaches one implementation. Parity and invoke only see [`Target`]s.
 
 pub mod local;
+pub mod remote;
 
 use crate::runtime_api::{apigw_view, Invocation, Outcome, Report};
 use serde_json::Value;

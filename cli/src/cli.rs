@@ -34,6 +34,86 @@ pub enum Command {
     Parity(Box<ParityArgs>),
     /// Serve one local function over HTTP like API Gateway (for curl, or parity --*-url).
     Serve(ServeArgs),
+    /// Latency under load, cold starts, memory and cost per million, Rust vs Python vs targets.
+    Bench(Box<BenchArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Function name from manuel-migrate.toml (its parity fixtures are the request mix).
+    #[arg(long)]
+    pub function: String,
+    /// Only cases whose name matches this glob.
+    #[arg(long = "case", value_name = "GLOB")]
+    pub case: Option<String>,
+    /// Also measure the real Python handlers from this folder (local).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["python_function", "python_url"])]
+    pub python_src: Option<PathBuf>,
+    /// Deployed Python function (Lambda Invoke).
+    #[arg(long, value_name = "NAME", conflicts_with = "python_url")]
+    pub python_function: Option<String>,
+    /// Deployed Rust function (Lambda Invoke) instead of the local binary.
+    #[arg(long, value_name = "NAME", conflicts_with = "rust_url")]
+    pub rust_function: Option<String>,
+    /// Alias or version for --python-function / --rust-function (latency only; cold starts use $LATEST).
+    #[arg(long, value_name = "Q")]
+    pub qualifier: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub python_url: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub rust_url: Option<String>,
+    /// Include requests that write (POST/PUT/PATCH/DELETE) in the mix.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Requests in flight at once (closed loop), or workers (open loop).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+    /// Measured requests per side (default 2000 unless --duration is given).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+    /// Measure for this long per side instead (e.g. 30s, 2m).
+    #[arg(long, value_parser = crate::bench::load::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Open loop at this many requests per second (latency from the intended send time).
+    #[arg(long, value_parser = positive_rate)]
+    pub rate: Option<f64>,
+    /// Unrecorded requests before measuring.
+    #[arg(long, default_value_t = 50)]
+    pub warmup: u64,
+    /// Cold-start samples per side (0: skip).
+    #[arg(long, default_value_t = 10)]
+    pub cold_samples: u32,
+    /// Share of requests assumed to hit a cold start, for the billed-INIT part of the cost.
+    #[arg(long, default_value_t = 0.01)]
+    pub cold_ratio: f64,
+    /// Region for prices (default: the project's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Architecture the Rust function is priced on.
+    #[arg(long, default_value = "arm64")]
+    pub rust_arch: String,
+    /// Architecture the Python function is priced on (backend/template.yaml sets none: x86_64).
+    #[arg(long, default_value = "x86_64")]
+    pub python_arch: String,
+    /// Memory size to price (default: the function's in manuel-migrate.toml).
+    #[arg(long)]
+    pub memory_mb: Option<u32>,
+    /// Exit 1 when a Rust target fails.
+    #[arg(long)]
+    pub gate: bool,
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    #[arg(long, value_name = "DIR")]
+    pub reports: Option<PathBuf>,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!(
+            "rate must be a positive number of requests per second, got '{s}'"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

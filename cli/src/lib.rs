@@ -3,12 +3,14 @@
 //! Data flows one way: fixture → target → response → diff → report. See the README for the
 //! commands and DESIGN.md (shared) for the architecture.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fsutil;
 pub mod parity;
 pub mod runtime_api;
+pub mod signal;
 pub mod stack;
 pub mod target;
 

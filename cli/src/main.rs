@@ -1,5 +1,5 @@
 use clap::Parser;
-use manuel_migrate::{cli::Cli, commands, exit};
+use manuel_migrate::{cli::Cli, commands, exit, signal};
 
 fn main() {
     let cli = Cli::parse();
@@ -26,17 +26,26 @@ fn main() {
         }
     };
     let code = runtime.block_on(async {
-        tokio::select! {
-            res = commands::run(cli) => match res {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("error: {}", one_line(&e));
-                    exit::INPUT_ERROR
+        let command = commands::run(cli);
+        tokio::pin!(command);
+        loop {
+            tokio::select! {
+                res = &mut command => break match res {
+                    Ok(code) => code,
+                    Err(e) => {
+                        eprintln!("error: {}", one_line(&e));
+                        exit::INPUT_ERROR
+                    }
+                },
+                _ = tokio::signal::ctrl_c() => {
+                    if signal::claimed() && !signal::stop_requested() {
+                        eprintln!("interrupted: finishing with what was measured (Ctrl-C again to abort)");
+                        signal::request_stop();
+                        continue;
+                    }
+                    eprintln!("interrupted: stopping what this command started");
+                    break 130;
                 }
-            },
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("interrupted: stopping what this command started");
-                130
             }
         }
     });

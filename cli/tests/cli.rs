@@ -486,3 +486,121 @@ fn parity_over_http_against_served_functions_skips_what_it_must() {
         .unwrap()
         .starts_with("URL http://127.0.0.1:"));
 }
+
+#[test]
+fn bench_writes_table_json_hlogs_and_svg() {
+    let p = TempProject::new();
+    let out = p.path().join("bench");
+    let failing = common::root().join("cli/tests/pysrc-failing");
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--requests",
+        "200",
+        "--warmup",
+        "10",
+        "--cold-samples",
+        "2",
+        "--profile",
+        "debug",
+        "--reports",
+        out.to_str().unwrap(),
+        "--python-src",
+        failing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("latency p99 (ms)") && text.contains("cost per 1M requests (USD)"),
+        "{text}"
+    );
+    let files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for suffix in [".json", "-rust.hlog", "-python.hlog", ".svg"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(suffix)),
+            "no *{suffix} in {files:?}"
+        );
+    }
+    let json_file = files.iter().find(|f| f.ends_with(".json")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join(json_file)).unwrap()).unwrap();
+    assert_eq!(report["rust"]["requests"], 200);
+    assert_eq!(
+        report["rust"]["errors"], 0,
+        "{}",
+        report["rust"]["error_samples"]
+    );
+    assert!(report["rust"]["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["rust"]["cold"]["samples"], 2);
+    assert!(report["rust"]["cost_per_million_usd"].as_f64().unwrap() > 0.0);
+    // A side that fails every request is reported as failing, not as fast.
+    assert_eq!(report["python"]["error_rate"], 1.0);
+    let err_row = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "error rate (%)")
+        .unwrap();
+    assert_eq!(err_row["python"], 100.0);
+    let svg =
+        std::fs::read_to_string(out.join(files.iter().find(|f| f.ends_with(".svg")).unwrap()))
+            .unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("python") && svg.contains("rust"),
+        "legend names both sides"
+    );
+    let hlog = std::fs::read_to_string(
+        out.join(files.iter().find(|f| f.ends_with("-rust.hlog")).unwrap()),
+    )
+    .unwrap();
+    assert!(
+        hlog.contains("#[StartTime:") && hlog.contains("Tag=rust"),
+        "{hlog}"
+    );
+}
+
+#[test]
+fn bench_bad_inputs() {
+    let p = TempProject::new();
+    let o = p.run(&["bench", "--function", "health", "--rate", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("rate must be a positive number"),
+        "{}",
+        stderr(&o)
+    );
+    let o = p.run(&["bench", "--function", "health", "--concurrency", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = p.run(&["bench", "--function", "nope"]);
+    assert_input_error(&o, &["unknown function 'nope'"]);
+    let o = p.run(&["bench", "--function", "health", "--case", "post-*"]);
+    assert_input_error(
+        &o,
+        &[
+            "no read-only fixtures for function 'health'",
+            "--allow-writes",
+        ],
+    );
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--rust-url",
+        "http://127.0.0.1:1",
+    ]);
+    assert_input_error(&o, &["rust target URL http://127.0.0.1:1/ is unreachable"]);
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--region",
+        "mars-1",
+        "--profile",
+        "debug",
+    ]);
+    assert_input_error(&o, &["--region", "mars-1"]);
+}

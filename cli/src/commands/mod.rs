@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+pub mod bench;
 pub mod invoke;
 pub mod parity;
 pub mod serve;
@@ -16,6 +17,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Invoke(args) => invoke::run(&project, args).await,
         Command::Parity(args) => parity::run(&project, *args).await,
         Command::Serve(args) => serve::run(&project, args).await,
+        Command::Bench(args) => bench::run(&project, *args).await,
     }
 }
 

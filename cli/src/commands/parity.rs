@@ -5,12 +5,11 @@ use crate::config::Project;
 use crate::exit;
 use crate::parity::diff::Class;
 use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
-use crate::parity::engine::{python_twice, run_case, Pool, PythonSide, Runner};
+use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner, Where};
 use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
 use crate::stack::Stack;
-use crate::target::remote::{HttpTarget, LambdaTarget};
 use crate::target::Side;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -64,46 +63,6 @@ fn progress(total: usize, what: &str) -> ProgressBar {
     );
     pb.set_prefix(what.to_owned());
     pb
-}
-
-/// Where one side answers: a local process (Python source folder, or the Rust binary when
-/// `None`), a deployed function, or a URL.
-#[derive(Clone, Copy)]
-struct Where<'s> {
-    local_src: Option<&'s std::path::Path>,
-    lambda: Option<&'s str>,
-    url: Option<&'s str>,
-    qualifier: Option<&'s str>,
-}
-
-/// Build the runner of one side.
-async fn runner<'a>(
-    project: &'a Project,
-    stack: Option<&Stack>,
-    function: &str,
-    side: Side,
-    at: Where<'_>,
-    profile: Option<crate::target::local::Profile>,
-) -> anyhow::Result<Runner<'a>> {
-    if let Some(name) = at.lambda {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        return Ok(Runner::Lambda(LambdaTarget::new(&conf, name, at.qualifier)));
-    }
-    if let Some(u) = at.url {
-        return Ok(Runner::Http(HttpTarget::new(
-            u,
-            std::time::Duration::from_secs(60),
-        )?));
-    }
-    let stack = stack.ok_or_else(|| anyhow::anyhow!("a local target needs the local stack"))?;
-    Ok(Runner::Local(Pool::new(
-        project,
-        stack,
-        function,
-        side,
-        at.local_src.map(|p| p.to_path_buf()),
-        profile,
-    )?))
 }
 
 async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
@@ -199,12 +158,15 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
                     .filter(|d| d.class == Class::Unexplained)
                     .map(|d| d.path.as_str())
                     .collect();
-                say(&pb, format!(
-                    "DIFFERENT {}/{}: {}",
-                    res.function,
-                    res.case,
-                    paths.join(", ")
-                ));
+                say(
+                    &pb,
+                    format!(
+                        "DIFFERENT {}/{}: {}",
+                        res.function,
+                        res.case,
+                        paths.join(", ")
+                    ),
+                );
             }
             results.push(res);
             pb.inc(1);

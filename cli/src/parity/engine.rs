@@ -72,6 +72,11 @@ impl<'a> Pool<'a> {
         Ok(sandbox(spec, false))
     }
 
+    /// A new sandbox (not from the pool): for cold-start samples.
+    pub fn fresh(&self, overrides: &BTreeMap<String, String>) -> anyhow::Result<Sandbox> {
+        self.build(overrides)
+    }
+
     fn key(overrides: &BTreeMap<String, String>) -> String {
         serde_json::to_string(overrides).unwrap_or_default()
     }
@@ -152,6 +157,50 @@ impl Runner<'_> {
             Runner::Http(t) => t.invoke(&case.fixture.event).await?,
         })
     }
+}
+
+/// Where one side answers: a local process (Python source folder, or the Rust binary when
+/// `None`), a deployed function, or a URL.
+#[derive(Clone, Copy)]
+pub struct Where<'s> {
+    pub local_src: Option<&'s std::path::Path>,
+    pub lambda: Option<&'s str>,
+    pub url: Option<&'s str>,
+    pub qualifier: Option<&'s str>,
+}
+
+/// Build the runner of one side.
+pub async fn runner<'a>(
+    project: &'a Project,
+    stack: Option<&Stack>,
+    function: &str,
+    side: Side,
+    at: Where<'_>,
+    profile: Option<crate::target::local::Profile>,
+) -> anyhow::Result<Runner<'a>> {
+    if let Some(name) = at.lambda {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        return Ok(Runner::Lambda(crate::target::remote::LambdaTarget::new(
+            &conf,
+            name,
+            at.qualifier,
+        )));
+    }
+    if let Some(u) = at.url {
+        return Ok(Runner::Http(crate::target::remote::HttpTarget::new(
+            u,
+            std::time::Duration::from_secs(60),
+        )?));
+    }
+    let stack = stack.ok_or_else(|| anyhow::anyhow!("a local target needs the local stack"))?;
+    Ok(Runner::Local(Pool::new(
+        project,
+        stack,
+        function,
+        side,
+        at.local_src.map(|p| p.to_path_buf()),
+        profile,
+    )?))
 }
 
 /// Where the Python answers come from.

@@ -1,0 +1,72 @@
+//! How much the load generator itself costs: drive a trivial local HTTP server (one thread,
+//! answers `{"ok": true}`) through bench's HTTP path (event → request → response → histogram) on
+//! one core, and report requests/s and the latency percentiles, which are all overhead.
+//!
+//! `cargo run --release -p manuel-migrate --example loadgen_overhead -- [requests] [concurrency]`
+
+use manuel_migrate::bench::load::{self, LoadConfig};
+use manuel_migrate::parity::engine::Runner;
+use manuel_migrate::parity::fixture::{parse, Case};
+use manuel_migrate::target::remote::HttpTarget;
+use std::time::Duration;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let requests: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+
+    // The trivial server, on its own thread and single-threaded runtime.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new()
+                .fallback(|| async { ([("content-type", "application/json")], "{\"ok\": true}") });
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+
+    // The load generator, on one core.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let target = HttpTarget::new(&format!("http://{addr}"), Duration::from_secs(10)).unwrap();
+        let runner = Runner::Http(target);
+        let fixture = parse(
+            std::path::Path::new("overhead.json"),
+            r#"{"name": "overhead", "event": {"httpMethod": "GET", "path": "/health", "headers": {"Accept": "application/json"}},
+               "python": {"statusCode": 200, "headers": {}, "body": "{\"ok\": true}"}}"#,
+        )
+        .unwrap();
+        let cases = vec![Case { function: "overhead".into(), file: "overhead.json".into(), fixture }];
+        let cfg = LoadConfig { concurrency, requests: Some(requests), duration: None, rate: None, warmup: 2000 };
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        println!(
+            "{} requests, concurrency {concurrency}, {} errors: {:.0} req/s; latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+            r.total(),
+            r.errors,
+            r.throughput(),
+            r.histogram.value_at_quantile(0.5) as f64,
+            r.histogram.value_at_quantile(0.99) as f64,
+            r.histogram.value_at_quantile(0.999) as f64,
+            r.histogram.max() as f64
+        );
+        // Open loop well below saturation: the added latency at a realistic rate.
+        let cfg = LoadConfig { concurrency, requests: Some(requests / 4), duration: None, rate: Some(5000.0), warmup: 0 };
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        println!(
+            "open loop at 5000 req/s: {:.0} req/s achieved; latency from intended send time p50 {:.1} µs, p99 {:.1} µs",
+            r.throughput(),
+            r.histogram.value_at_quantile(0.5) as f64,
+            r.histogram.value_at_quantile(0.99) as f64
+        );
+    });
+}

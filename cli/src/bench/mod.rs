@@ -1,0 +1,147 @@
+//! Bench: latency under load and cold starts of both sides, memory, cost per million requests,
+//! judged against the migration plan's targets.
+
+pub mod load;
+pub mod report;
+
+use crate::parity::engine::Pool;
+use crate::parity::fixture::Case;
+use crate::runtime_api::Outcome;
+use axum::body::Bytes;
+use report::ColdStats;
+
+/// Cold starts of a local side: a fresh process per sample, first case of the mix.
+pub async fn cold_local(
+    pool: &Pool<'_>,
+    case: &Case,
+    samples: usize,
+    on_done: &dyn Fn(),
+) -> anyhow::Result<ColdStats> {
+    let mut stats = ColdStats::default();
+    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+    for _ in 0..samples {
+        if crate::signal::stop_requested() {
+            break;
+        }
+        let mut sb = pool.fresh(&case.fixture.env)?;
+        let inv = sb.invoke(event.clone()).await?;
+        sb.stop();
+        stats.samples += 1;
+        stats.peak_rss_mb = stats.peak_rss_mb.max(inv.report.max_rss_mb);
+        match (&inv.outcome, inv.report.init_ms) {
+            (Outcome::Response(_), Some(init)) => {
+                stats.init_ms.push(init);
+                stats.first_response_ms.push(init + inv.report.duration_ms);
+            }
+            _ => stats.failures += 1,
+        }
+        on_done();
+    }
+    Ok(stats)
+}
+
+/// The environment variable `bench` flips to force a cold start of a deployed function.
+pub const COLD_START_VAR: &str = "MANUEL_MIGRATE_COLD_START";
+
+/// Cold starts of a deployed function: change a configuration variable (new execution
+/// environments), wait for `LastUpdateStatus: Successful`, invoke with `LogType=Tail` and read the
+/// REPORT line. The function's original environment is restored afterwards. Works on the
+/// unqualified function (`$LATEST`): published versions cannot change configuration.
+pub async fn cold_lambda(
+    conf: &aws_config::SdkConfig,
+    function: &str,
+    case: &Case,
+    samples: usize,
+    on_done: &dyn Fn(),
+) -> anyhow::Result<ColdStats> {
+    use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
+    let client = aws_sdk_lambda::Client::new(conf);
+    let original = client
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "get configuration of {function}: {}",
+                crate::stack::aws_message(&e)
+            )
+        })?;
+    let base_env = original
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    let target = crate::target::remote::LambdaTarget::new(conf, function, None);
+    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+    let mut stats = ColdStats::default();
+    let set_env = |vars: std::collections::HashMap<String, String>| {
+        let client = client.clone();
+        async move {
+            client
+                .update_function_configuration()
+                .function_name(function)
+                .environment(Environment::builder().set_variables(Some(vars)).build())
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "update configuration of {function}: {}",
+                        crate::stack::aws_message(&e)
+                    )
+                })?;
+            for _ in 0..120 {
+                let c = client
+                    .get_function_configuration()
+                    .function_name(function)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "get configuration of {function}: {}",
+                            crate::stack::aws_message(&e)
+                        )
+                    })?;
+                match c.last_update_status() {
+                    Some(LastUpdateStatus::Successful) | None => return Ok(()),
+                    Some(LastUpdateStatus::Failed) => anyhow::bail!(
+                        "update of {function} failed: {}",
+                        c.last_update_status_reason().unwrap_or("")
+                    ),
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                }
+            }
+            anyhow::bail!("update of {function} did not finish within 60 s")
+        }
+    };
+    let mut result = Ok(());
+    for _ in 0..samples {
+        if crate::signal::stop_requested() {
+            break;
+        }
+        let mut vars = base_env.clone();
+        vars.insert(COLD_START_VAR.into(), uuid::Uuid::new_v4().to_string());
+        if let Err(e) = set_env(vars).await {
+            result = Err(e);
+            break;
+        }
+        let answer = target.invoke(event.clone()).await?;
+        stats.samples += 1;
+        match answer
+            .report
+            .as_ref()
+            .and_then(|r| r.init_ms.map(|i| (i, r)))
+        {
+            Some((init, r)) => {
+                stats.init_ms.push(init);
+                stats.first_response_ms.push(init + r.duration_ms);
+                stats.peak_rss_mb = stats.peak_rss_mb.max(r.max_rss_mb);
+            }
+            None => stats.failures += 1,
+        }
+        on_done();
+    }
+    // Put the configuration back as we found it.
+    set_env(base_env).await?;
+    result.map(|()| stats)
+}

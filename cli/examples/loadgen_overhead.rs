@@ -59,6 +59,16 @@ fn main() {
             r.histogram.value_at_quantile(0.999) as f64,
             r.histogram.max() as f64
         );
+        // One request at a time: every microsecond of latency is generator + loopback overhead.
+        let cfg = LoadConfig { concurrency: 1, requests: Some(requests / 4), duration: None, rate: None, warmup: 1000 };
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        println!(
+            "closed loop, concurrency 1: {:.0} req/s; latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+            r.throughput(),
+            r.histogram.value_at_quantile(0.5) as f64,
+            r.histogram.value_at_quantile(0.99) as f64,
+            r.histogram.value_at_quantile(0.999) as f64
+        );
         // Open loop well below saturation: the added latency at a realistic rate.
         let cfg = LoadConfig { concurrency, requests: Some(requests / 4), duration: None, rate: Some(5000.0), warmup: 0 };
         let r = load::run(&runner, &cases, &cfg, &|_| {}).await;

@@ -36,6 +36,28 @@ pub enum Command {
     Serve(ServeArgs),
     /// Latency under load, cold starts, memory and cost per million, Rust vs Python vs targets.
     Bench(Box<BenchArgs>),
+    /// The Rust function crates: list them, scaffold a new one.
+    Functions {
+        #[command(subcommand)]
+        action: FunctionsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FunctionsAction {
+    /// Table of the function crates: Python twin, routes, binaries, template resource, last parity.
+    List,
+    /// Scaffold a function crate in the house shape, with its fixtures folder, config entry and
+    /// template resource.
+    New {
+        name: String,
+        /// Folder of the Python function it replaces (default: the same name).
+        #[arg(long)]
+        python_dir: Option<String>,
+        /// API route, `METHOD /path` (repeatable; default `GET /api/NAME`).
+        #[arg(long)]
+        route: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

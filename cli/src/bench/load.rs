@@ -149,7 +149,7 @@ pub async fn run(
                     if deadline.is_some_and(|d| at >= d) {
                         break;
                     }
-                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    wait_until(at).await;
                     at
                 }
                 None => Instant::now(),
@@ -199,6 +199,21 @@ pub async fn run(
         billed_count,
         max_rss_mb,
         interrupted: crate::signal::stop_requested(),
+    }
+}
+
+/// Sleep until `at` with sub-millisecond precision: Tokio's timer wheel has 1 ms granularity, and
+/// an open loop that woke up to 1 ms late would count its own lateness as latency. Sleep to
+/// within 1 ms, then yield until the moment.
+async fn wait_until(at: Instant) {
+    const SLACK: Duration = Duration::from_millis(1);
+    if let Some(early) = at.checked_sub(SLACK) {
+        if early > Instant::now() {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(early)).await;
+        }
+    }
+    while Instant::now() < at {
+        tokio::task::yield_now().await;
     }
 }
 

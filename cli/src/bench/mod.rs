@@ -125,7 +125,13 @@ pub async fn cold_lambda(
             result = Err(e);
             break;
         }
-        let answer = target.invoke(event.clone()).await?;
+        let answer = match target.invoke(event.clone()).await {
+            Ok(a) => a,
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        };
         stats.samples += 1;
         match answer
             .report

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod bench;
+pub mod functions;
 pub mod invoke;
 pub mod parity;
 pub mod serve;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Parity(args) => parity::run(&project, *args).await,
         Command::Serve(args) => serve::run(&project, args).await,
         Command::Bench(args) => bench::run(&project, *args).await,
+        Command::Functions { action } => functions::run(&project, action).await,
     }
 }
 

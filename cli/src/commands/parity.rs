@@ -38,7 +38,7 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
         project
             .function_names()
             .into_iter()
-            .filter(|f| project.fixtures_dir().join(f).is_dir())
+            .filter(|f| has_fixtures(&project.fixtures_dir().join(f)))
             .collect()
     } else {
         sel.functions.clone()
@@ -354,4 +354,14 @@ fn say(pb: &ProgressBar, line: String) {
     } else {
         pb.println(line);
     }
+}
+
+/// Does this folder hold at least one fixture? (A new function has none until recorded.)
+fn has_fixtures(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .unwrap_or(false)
 }

@@ -1,0 +1,386 @@
+//! `functions list | new`: the Rust function crates of this workspace.
+
+use crate::cli::FunctionsAction;
+use crate::config::Project;
+use crate::exit;
+use std::path::Path;
+
+pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i32> {
+    match action {
+        FunctionsAction::List => list(project),
+        FunctionsAction::New {
+            name,
+            python_dir,
+            route,
+        } => new(project, &name, python_dir.as_deref(), &route),
+    }
+}
+
+/// The architecture of an ELF binary, from its header.
+pub fn elf_arch(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    if &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    Some(match u16::from_le_bytes([head[18], head[19]]) {
+        0x3e => "x86_64",
+        0xb7 => "aarch64",
+        _ => "other",
+    })
+}
+
+fn list(project: &Project) -> anyhow::Result<i32> {
+    let template =
+        std::fs::read_to_string(project.root.join("template-rust.yaml")).unwrap_or_default();
+    let parity: Option<serde_json::Value> =
+        std::fs::read(project.reports_dir().join("parity-latest.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    let mut t = super::table();
+    t.set_header(vec![
+        "function",
+        "replaces (Python)",
+        "routes",
+        "binary",
+        "template resource",
+        "last parity",
+    ]);
+    for (name, cfg) in &project.config.functions {
+        let mut binaries = Vec::new();
+        for (label, path) in [
+            (
+                "lambda",
+                project
+                    .root
+                    .join("target/lambda")
+                    .join(&cfg.crate_name)
+                    .join("bootstrap"),
+            ),
+            (
+                "release",
+                project.root.join("target/release").join(&cfg.crate_name),
+            ),
+            (
+                "debug",
+                project.root.join("target/debug").join(&cfg.crate_name),
+            ),
+        ] {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                binaries.push(format!(
+                    "{label}: {:.1} MB {}",
+                    meta.len() as f64 / 1e6,
+                    elf_arch(&path).unwrap_or("?")
+                ));
+            }
+        }
+        let resource = format!("{}Rust", cfg.template_resource);
+        let in_template = template.contains(&format!("  {resource}:\n"));
+        let last = parity
+            .as_ref()
+            .map(|p| parity_outcome(p, name))
+            .unwrap_or_else(|| "never run".into());
+        t.add_row(vec![
+            format!("{name} (functions/{})", cfg.crate_name),
+            format!("{}/{}", cfg.python_dir, cfg.handler),
+            cfg.routes.join("\n"),
+            if binaries.is_empty() {
+                "not built".into()
+            } else {
+                binaries.join("\n")
+            },
+            if in_template {
+                resource
+            } else {
+                format!("{resource} MISSING")
+            },
+            last,
+        ]);
+    }
+    println!("{t}");
+    Ok(exit::OK)
+}
+
+fn parity_outcome(report: &serde_json::Value, function: &str) -> String {
+    let cases: Vec<&serde_json::Value> = report["cases"]
+        .as_array()
+        .map(|c| c.iter().filter(|c| c["function"] == function).collect())
+        .unwrap_or_default();
+    if cases.is_empty() {
+        return "not in last report".into();
+    }
+    let different = cases.iter().filter(|c| c["verdict"] == "different").count();
+    format!(
+        "{} — {} cases, {different} different ({})",
+        if different == 0 { "PASSED" } else { "FAILED" },
+        cases.len(),
+        report["started_at"]
+            .as_str()
+            .unwrap_or("?")
+            .get(..19)
+            .unwrap_or("?")
+    )
+}
+
+/// A valid name for a new function crate.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    let starts = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if name.is_empty()
+        || name.len() > 40
+        || !ok_chars
+        || !starts
+        || name.ends_with('-')
+        || name.ends_with('_')
+    {
+        return Err(format!(
+            "'{name}' is not a valid function crate name (lowercase letters, digits, '-' or '_', starting with a letter)"
+        ));
+    }
+    if [
+        "cli",
+        "shared",
+        "test",
+        "tests",
+        "core",
+        "std",
+        "manuel-migrate",
+        "manuel-shared",
+    ]
+    .contains(&name)
+    {
+        return Err(format!("'{name}' is reserved"));
+    }
+    Ok(())
+}
+
+fn camel(name: &str) -> String {
+    name.split(['-', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn new(
+    project: &Project,
+    name: &str,
+    python_dir: Option<&str>,
+    routes: &[String],
+) -> anyhow::Result<i32> {
+    check_name(name).map_err(|e| anyhow::anyhow!("functions new: {e}"))?;
+    let dir = project.root.join("functions").join(name);
+    if dir.exists() || project.config.functions.contains_key(name) {
+        anyhow::bail!("functions new: '{name}' already exists ({} or [functions.{name}] in manuel-migrate.toml)", dir.display());
+    }
+    let routes: Vec<String> = if routes.is_empty() {
+        vec![format!("GET /api/{name}")]
+    } else {
+        routes.to_vec()
+    };
+    let mut parsed = Vec::new();
+    for r in &routes {
+        let (m, p) = r
+            .split_once(' ')
+            .filter(|(m, p)| {
+                ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(m) && p.starts_with('/')
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--route '{r}': expected 'METHOD /path' (GET, POST, PUT, PATCH, DELETE)"
+                )
+            })?;
+        parsed.push((m.to_owned(), p.to_owned()));
+    }
+    let crate_ident = name.replace('-', "_");
+    let resource = format!("{}Function", camel(name));
+    let python_dir = python_dir.unwrap_or(name);
+
+    // Everything is written to temp files first; the renames happen only when all are ready.
+    let mut files: Vec<(std::path::PathBuf, String)> = vec![
+        (
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]
+name = \"{name}\"
+description = \"Rust port of Manuel's {python_dir} function (backend/src/functions/{python_dir})\"
+version.workspace = true
+edition.workspace = true
+license.workspace = true
+rust-version.workspace = true
+
+[[bin]]
+name = \"{name}\"
+path = \"src/main.rs\"
+
+[dependencies]
+manuel-shared.workspace = true
+lambda_runtime.workspace = true
+tokio.workspace = true
+serde_json.workspace = true
+tracing.workspace = true
+tracing-subscriber.workspace = true
+"
+            ),
+        ),
+        (
+            dir.join("src/main.rs"),
+            format!(
+"//! Lambda bootstrap of the {name} function: tracing, environment once, then the runtime loop.
+
+use lambda_runtime::{{service_fn, Error, LambdaEvent}};
+use serde_json::Value;
+
+// One invocation at a time per sandbox: a single-threaded runtime is all a function needs.
+#[tokio::main(flavor = \"current_thread\")]
+async fn main() -> Result<(), Error> {{
+    tracing_subscriber::fmt()
+        .with_max_level(manuel_shared::runtime::log_level())
+        .without_time()
+        .with_ansi(false)
+        .init();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {{
+        Ok::<Value, Error>({crate_ident}::handle(&event.payload).await)
+    }}))
+    .await
+}}
+"),
+        ),
+        (
+            dir.join("src/lib.rs"),
+            format!(
+"//! Rust port of Manuel's `{python_dir}` function. Port the handler's behaviour here, case by case,
+//! with a parity fixture for each (parity-fixtures/{name}/).
+
+use manuel_shared::apigw::Response;
+use serde_json::{{json, Value}};
+
+/// Handle one API Gateway proxy event; returns the proxy response dict.
+pub async fn handle(event: &Value) -> Value {{
+    let method = event.get(\"httpMethod\").and_then(Value::as_str).unwrap_or(\"GET\");
+    if method == \"OPTIONS\" {{
+        return Response::new(200)
+            .header(\"Access-Control-Allow-Origin\", \"*\")
+            .header(\"Access-Control-Allow-Headers\", manuel_shared::apigw::CORS_ALLOW_HEADERS)
+            .text_body(\"\")
+            .to_value();
+    }}
+    Response::new(501)
+        .header(\"Content-Type\", \"application/json\")
+        .header(\"Access-Control-Allow-Origin\", \"*\")
+        .json_body(&json!({{\"error\": \"not ported yet\"}}))
+        .to_value()
+}}
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+
+    #[tokio::test]
+    async fn options_is_answered() {{
+        let r = handle(&json!({{\"httpMethod\": \"OPTIONS\"}})).await;
+        assert_eq!(r[\"statusCode\"], 200);
+    }}
+}}
+"),
+        ),
+        (
+            project.fixtures_dir().join(name).join("README.md"),
+            format!(
+                "# {name} fixtures
+
+One JSON file per captured request (`name`, `notes`, `event`, optional `env`), recorded with
+`manuel-migrate parity record --python-src DIR --function {name} --yes`. See ../schema.json.
+"
+            ),
+        ),
+    ];
+    let config_path = project.root.join(crate::config::CONFIG_FILE);
+    let mut config = std::fs::read_to_string(&config_path)?;
+    if !config.ends_with('\n') {
+        config.push('\n');
+    }
+    config.push_str(&format!(
+        "\n[functions.{name}]\npython_dir = \"{python_dir}\"\nhandler = \"app.lambda_handler\"\ncrate = \"{name}\"\ntemplate_resource = \"{resource}\"\nmemory_mb = 256\ntimeout_s = 30\nlayers = []\nroutes = [{}]\n",
+        routes.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+    ));
+    files.push((config_path, config));
+    let template_path = project.root.join("template-rust.yaml");
+    let template = std::fs::read_to_string(&template_path)?;
+    let events: String = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, (m, p))| format!("        Api{i}:\n          Type: Api\n          Properties:\n            Path: {p}\n            Method: {}\n", m.to_lowercase()))
+        .collect();
+    let block = format!(
+        "  {resource}Rust:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {name}
+    Properties:
+      FunctionName: !Sub manuel-{name}-rust-${{Stage}}
+      CodeUri: functions/{name}
+      Description: Rust port of manuel-{name}
+      Events:
+{events}
+"
+    );
+    let Some(at) = template.find("\nOutputs:") else {
+        anyhow::bail!(
+            "{}: no 'Outputs:' section to insert the resource before",
+            template_path.display()
+        );
+    };
+    files.push((
+        template_path,
+        format!("{}\n{}{}", &template[..at], block, &template[at + 1..]),
+    ));
+
+    let mut staged = Vec::new();
+    for (path, text) in &files {
+        let dir = path.parent().expect("file has a folder");
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(".new-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&tmp, text)?;
+        staged.push((tmp, path.clone()));
+    }
+    for (tmp, path) in staged {
+        std::fs::rename(&tmp, &path)?;
+    }
+    println!("created functions/{name} (crate {name}), parity-fixtures/{name}/, [functions.{name}] in manuel-migrate.toml, {resource}Rust in template-rust.yaml");
+    println!("next: cargo test -p {name}; add fixtures; manuel-migrate parity record --python-src DIR --function {name} --yes");
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("pdf-page").is_ok());
+        assert!(check_name("demo").is_ok());
+        for bad in ["", "Demo", "1x", "a b", "x-", "shared", "é"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(camel("pdf-page"), "PdfPage");
+    }
+
+    #[test]
+    fn elf_header_is_read() {
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(
+            elf_arch(&exe),
+            Some(std::env::consts::ARCH).filter(|a| *a == "x86_64" || *a == "aarch64")
+        );
+        assert_eq!(elf_arch(Path::new("Cargo.toml")), None);
+    }
+}

@@ -44,7 +44,13 @@ venv .venv-lambda scripts/python/lambda-runtime.txt
 layer redis scripts/python/layer-redis.txt
 layer pdf-processing scripts/python/layer-pdf-processing.txt
 
-# 3. The workspace: debug build (tests, CLI) and release binaries of the functions.
+# 3. The arm64 standard library for `functions build --arch arm64` (Lambda's default here).
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  say "adding the aarch64-unknown-linux-gnu target"
+  rustup target add aarch64-unknown-linux-gnu || echo "warning: no aarch64 target; functions build --arch arm64 will fail" >&2
+fi
+
+# 4. The workspace: debug build (tests, CLI) and release binaries of the functions.
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "building the workspace"
   cargo build --workspace --all-targets --quiet

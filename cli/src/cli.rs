@@ -58,6 +58,38 @@ pub enum FunctionsAction {
         #[arg(long)]
         route: Vec<String>,
     },
+    /// Cross-build release `bootstrap` binaries for provided.al2023 with cargo-lambda.
+    Build {
+        /// Functions to build (repeatable; default: all).
+        #[arg(long = "function", value_name = "NAME")]
+        functions: Vec<String>,
+        #[arg(long, value_enum, default_value = "arm64")]
+        arch: LambdaArch,
+    },
+    /// Zip each built `bootstrap` reproducibly (target/lambda/NAME.zip), with size and sha256.
+    Package {
+        #[arg(long = "function", value_name = "NAME")]
+        functions: Vec<String>,
+    },
+    /// Upload a package as the code of a deployed function and publish a version.
+    Publish {
+        #[arg(long)]
+        function: String,
+        /// Publish the Rust code as a new version of this (Python) function, as alias-weight
+        /// shifting needs; recorded in manuel-migrate.toml.
+        #[arg(long, value_name = "NAME")]
+        as_version_of: Option<String>,
+        /// The package to upload (default: target/lambda/CRATE.zip).
+        #[arg(long, value_name = "FILE")]
+        zip: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LambdaArch {
+    Arm64,
+    #[value(name = "x86_64")]
+    X86_64,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,20 @@ pub struct FunctionConfig {
     pub routes: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Where the function is deployed and which versions the shift moves between.
+    #[serde(default)]
+    pub deploy: Option<DeployConfig>,
+}
+
+/// `[functions.NAME.deploy]`: the deployed function whose alias `shift` moves, and its versions
+/// (`functions publish --as-version-of` records the Rust one).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    pub function_name: Option<String>,
+    pub alias: Option<String>,
+    pub python_version: Option<String>,
+    pub rust_version: Option<String>,
 }
 
 /// A loaded configuration and the project folder it came from.
@@ -160,6 +174,47 @@ impl Project {
     }
 }
 
+/// Set `[functions.FUNCTION.deploy] KEY = VALUE` in manuel-migrate.toml, keeping its comments and
+/// layout, atomically.
+pub fn record_deploy(
+    root: &Path,
+    function: &str,
+    values: &[(&str, &str)],
+) -> Result<(), ConfigError> {
+    let path = root.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+                path: path.clone(),
+                message: e.message().to_owned(),
+            })?;
+    let func =
+        doc["functions"][function]
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::UnknownFunction {
+                name: function.to_owned(),
+                known: String::new(),
+            })?;
+    if !func.contains_key("deploy") {
+        func.insert("deploy", toml_edit::Item::Table(toml_edit::Table::new()));
+    }
+    let deploy = func["deploy"]
+        .as_table_mut()
+        .ok_or_else(|| ConfigError::Parse {
+            path: path.clone(),
+            message: format!("functions.{function}.deploy is not a table"),
+        })?;
+    for (k, v) in values {
+        deploy[*k] = toml_edit::value(*v);
+    }
+    crate::fsutil::write_atomic(&path, doc.to_string().as_bytes())
+        .map_err(|source| ConfigError::Read { path, source })
+}
+
 /// "at line L, column C" for a TOML error span.
 fn span_note(text: &str, span: Option<std::ops::Range<usize>>) -> String {
     let Some(span) = span else {
@@ -215,6 +270,29 @@ mod tests {
         assert!(err.contains("manuel-migrate.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
         assert!(err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn deploy_values_are_recorded_keeping_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "# top comment\n[project]\nstage='s'\nregion='r'\naccount_id='1'\n\n[functions.f] # keep me\npython_dir='f'\nhandler='app.h'\ncrate='f'\ntemplate_resource='F'\nmemory_mb=128\ntimeout_s=3\n";
+        std::fs::write(dir.path().join(CONFIG_FILE), text).unwrap();
+        record_deploy(
+            dir.path(),
+            "f",
+            &[("function_name", "fn-dev"), ("rust_version", "7")],
+        )
+        .unwrap();
+        let after = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
+        assert!(
+            after.contains("# top comment") && after.contains("# keep me"),
+            "{after}"
+        );
+        let p = Project::load(dir.path()).unwrap();
+        let d = p.function("f").unwrap().deploy.clone().unwrap();
+        assert_eq!(d.rust_version.as_deref(), Some("7"));
+        assert_eq!(d.function_name.as_deref(), Some("fn-dev"));
+        assert!(record_deploy(dir.path(), "nope", &[("a", "b")]).is_err());
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub async fn cold_lambda(
     samples: usize,
     on_done: &dyn Fn(),
 ) -> anyhow::Result<ColdStats> {
-    use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
+    use aws_sdk_lambda::types::Environment;
     let client = aws_sdk_lambda::Client::new(conf);
     let original = client
         .get_function_configuration()
@@ -90,28 +90,9 @@ pub async fn cold_lambda(
                         crate::stack::aws_message(&e)
                     )
                 })?;
-            for _ in 0..120 {
-                let c = client
-                    .get_function_configuration()
-                    .function_name(function)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "get configuration of {function}: {}",
-                            crate::stack::aws_message(&e)
-                        )
-                    })?;
-                match c.last_update_status() {
-                    Some(LastUpdateStatus::Successful) | None => return Ok(()),
-                    Some(LastUpdateStatus::Failed) => anyhow::bail!(
-                        "update of {function} failed: {}",
-                        c.last_update_status_reason().unwrap_or("")
-                    ),
-                    _ => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-                }
-            }
-            anyhow::bail!("update of {function} did not finish within 60 s")
+            crate::deploy::wait_updated(&client, function, std::time::Duration::from_secs(120))
+                .await?;
+            Ok(())
         }
     };
     let mut result = Ok(());

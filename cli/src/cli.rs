@@ -36,6 +36,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Latency under load, cold starts, memory and cost per million, Rust vs Python vs targets.
     Bench(Box<BenchArgs>),
+    /// Move traffic to the Rust version: one weight, or a plan watched step by step.
+    Shift(ShiftArgs),
+    /// Send all traffic back to the Python version (idempotent).
+    Rollback(RollbackArgs),
+    /// Weights read from AWS, last decision, error rates, journal tail.
+    Status(StatusArgs),
     /// The Rust function crates: list them, scaffold a new one.
     Functions {
         #[command(subcommand)]
@@ -306,4 +312,55 @@ pub struct RecordArgs {
     /// Write the recordings (without it, only show what would change).
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShiftArgs {
+    #[arg(long)]
+    pub function: String,
+    /// Set Rust's share to this percentage (0–100).
+    #[arg(long, value_parser = percent, conflicts_with = "plan")]
+    pub percent: Option<f64>,
+    /// Walk these increasing percentages, e.g. 5,25,50,100.
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// Time between steps, also the metrics window (default from [shift]).
+    #[arg(long)]
+    pub interval: Option<String>,
+    #[arg(long)]
+    pub min_invocations: Option<u64>,
+    /// Points by which Rust's error rate may exceed Python's.
+    #[arg(long)]
+    pub max_error_diff: Option<f64>,
+    /// Windows without enough Rust traffic before the shift stops.
+    #[arg(long)]
+    pub inconclusive_limit: Option<u32>,
+    /// Shift up even though the last verdict was a rollback.
+    #[arg(long)]
+    pub force: bool,
+    /// Print every AWS call it would make, make none.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("percent must be a number from 0 to 100, got '{s}'")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub function: String,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// One function (default: every function with a deploy section).
+    #[arg(long)]
+    pub function: Option<String>,
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionConfig>,
+    #[serde(default)]
+    pub shift: ShiftConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,6 +75,77 @@ pub struct DeployConfig {
     pub alias: Option<String>,
     pub python_version: Option<String>,
     pub rust_version: Option<String>,
+    /// `alias` (default) or `route53`.
+    pub router: Option<String>,
+    pub route53: Option<Route53Config>,
+}
+
+/// `[functions.NAME.deploy.route53]`: two weighted records in front of two functions' APIs.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Route53Config {
+    pub zone_id: String,
+    pub record_name: String,
+    #[serde(default = "default_record_type")]
+    pub record_type: String,
+    pub python_set: String,
+    pub rust_set: String,
+    pub python_target: String,
+    pub rust_target: String,
+    #[serde(default = "default_ttl")]
+    pub ttl: i64,
+    /// The functions behind each record, for their CloudWatch metrics.
+    pub python_function: String,
+    pub rust_function: String,
+}
+
+fn default_record_type() -> String {
+    "CNAME".into()
+}
+
+fn default_ttl() -> i64 {
+    60
+}
+
+/// `[shift]`: defaults of the traffic shift (each can be overridden on the command line).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftConfig {
+    #[serde(default = "default_diff")]
+    pub max_error_diff: f64,
+    #[serde(default = "default_min_inv")]
+    pub min_invocations: u64,
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    #[serde(default = "default_limit")]
+    pub inconclusive_limit: u32,
+    #[serde(default = "default_limit")]
+    pub metric_error_limit: u32,
+}
+
+fn default_diff() -> f64 {
+    1.0
+}
+fn default_min_inv() -> u64 {
+    200
+}
+fn default_interval() -> String {
+    "10m".into()
+}
+fn default_limit() -> u32 {
+    3
+}
+
+impl Default for ShiftConfig {
+    fn default() -> Self {
+        Self {
+            max_error_diff: default_diff(),
+            min_invocations: default_min_inv(),
+            interval: default_interval(),
+            inconclusive_limit: default_limit(),
+            metric_error_limit: default_limit(),
+        }
+    }
 }
 
 /// A loaded configuration and the project folder it came from.

@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod package;
 pub mod parity;
 pub mod runtime_api;
+pub mod shift;
 pub mod signal;
 pub mod stack;
 pub mod target;

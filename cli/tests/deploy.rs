@@ -73,23 +73,6 @@ fn arm64_build_and_reproducible_package() {
     );
 }
 
-/// moto answers IAM's query API without checking signatures: create the role a function needs.
-async fn create_role(moto: &str) -> String {
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let body = reqwest::Client::new()
-        .post(moto)
-        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x")
-        .form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "manuel-lambda"), ("AssumeRolePolicyDocument", policy)])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = body.find("<Arn>").expect("role ARN in CreateRole answer") + 5;
-    body[start..start + body[start..].find("</Arn>").unwrap()].to_owned()
-}
-
 #[tokio::test]
 async fn publish_as_a_version_of_the_python_function_against_moto() {
     use manuel_migrate::stack::{Ports, Stack};
@@ -100,7 +83,7 @@ async fn publish_as_a_version_of_the_python_function_against_moto() {
         .unwrap();
     let conf = stack.sdk_config().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
-    let role = create_role(&stack.moto_url()).await;
+    let role = common::create_role(&stack.moto_url()).await;
 
     // The "Python" function as deployed: version 1 behind alias `live`.
     let py_zip = manuel_migrate::package::zip(&[(

@@ -5,6 +5,7 @@ pub mod functions;
 pub mod invoke;
 pub mod parity;
 pub mod serve;
+pub mod shift;
 pub mod stack;
 
 use crate::cli::{Cli, Command};
@@ -20,6 +21,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve(args) => serve::run(&project, args).await,
         Command::Bench(args) => bench::run(&project, *args).await,
         Command::Functions { action } => functions::run(&project, action).await,
+        Command::Shift(args) => shift::shift(&project, args).await,
+        Command::Rollback(args) => shift::rollback(&project, args).await,
+        Command::Status(args) => shift::status(&project, args).await,
     }
 }
 

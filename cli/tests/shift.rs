@@ -1,0 +1,469 @@
+//! shift / rollback / status against moto: alias weights, Route 53 records, CloudWatch metrics
+//! that the test puts, the journal, crashes.
+
+mod common;
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use manuel_migrate::stack::{Ports, Stack};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct World {
+    stack: Stack,
+    lambda: aws_sdk_lambda::Client,
+    cw: aws_sdk_cloudwatch::Client,
+    ws: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+/// moto with `manuel-health-dev`: version 1 (Python), version 2 (Rust code), alias `live` → 1,
+/// and a project whose config records them.
+async fn world() -> World {
+    let project = common::project();
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = Stack::start(&project, tmp.path().join("stack"), Ports::default(), false)
+        .await
+        .unwrap();
+    let conf = stack.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let role = common::create_role(&stack.moto_url()).await;
+    let code = |body: &[u8], name: &str| {
+        aws_sdk_lambda::primitives::Blob::new(
+            manuel_migrate::package::zip(&[(name, body, 0o755)]).unwrap(),
+        )
+    };
+    lambda
+        .create_function()
+        .function_name("manuel-health-dev")
+        .runtime(aws_sdk_lambda::types::Runtime::Python311)
+        .handler("app.lambda_handler")
+        .role(&role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(code(
+                    b"def lambda_handler(e, c):\n    return {}\n",
+                    "app.py",
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .publish_version()
+        .function_name("manuel-health-dev")
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .create_alias()
+        .function_name("manuel-health-dev")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .unwrap();
+    lambda
+        .update_function_code()
+        .function_name("manuel-health-dev")
+        .zip_file(code(b"\x7fELF rust", "bootstrap"))
+        .send()
+        .await
+        .unwrap();
+    let v2 = lambda
+        .publish_version()
+        .function_name("manuel-health-dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v2.version(), Some("2"));
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::copy(
+        common::root().join("manuel-migrate.toml"),
+        ws.join("manuel-migrate.toml"),
+    )
+    .unwrap();
+    manuel_migrate::config::record_deploy(
+        &ws,
+        "health",
+        &[
+            ("function_name", "manuel-health-dev"),
+            ("alias", "live"),
+            ("python_version", "1"),
+            ("rust_version", "2"),
+        ],
+    )
+    .unwrap();
+    World {
+        cw: aws_sdk_cloudwatch::Client::new(&conf),
+        stack,
+        lambda,
+        ws,
+        _tmp: tmp,
+    }
+}
+
+impl World {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(common::bin())
+            .arg("--project")
+            .arg(&self.ws)
+            .args(args)
+            .envs(self.stack.aws_env())
+            .output()
+            .unwrap()
+    }
+
+    async fn alias(&self) -> (String, Vec<(String, f64)>) {
+        let a = self
+            .lambda
+            .get_alias()
+            .function_name("manuel-health-dev")
+            .name("live")
+            .send()
+            .await
+            .unwrap();
+        let mut w: Vec<(String, f64)> = a
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        w.sort_by(|a, b| a.0.cmp(&b.0));
+        (a.function_version().unwrap_or_default().to_owned(), w)
+    }
+
+    /// Put metrics every 300 ms in the background, as live traffic would.
+    fn traffic(&self, per_tick: Vec<(&'static str, f64, f64)>) -> tokio::task::JoinHandle<()> {
+        let cw = self.cw.clone();
+        tokio::spawn(async move {
+            loop {
+                for (version, inv, err) in &per_tick {
+                    put(&cw, version, *inv, *err).await;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        })
+    }
+
+    async fn run_async(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(common::bin());
+        cmd.arg("--project")
+            .arg(&self.ws)
+            .args(args)
+            .envs(self.stack.aws_env());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn journal(&self) -> String {
+        std::fs::read_to_string(self.ws.join("reports/shift-journal.jsonl")).unwrap_or_default()
+    }
+}
+
+/// Put AWS/Lambda Invocations and Errors for one version of the alias, as Lambda would.
+async fn put(cw: &aws_sdk_cloudwatch::Client, version: &str, invocations: f64, errors: f64) {
+    let dims = vec![
+        Dimension::builder()
+            .name("FunctionName")
+            .value("manuel-health-dev")
+            .build(),
+        Dimension::builder()
+            .name("Resource")
+            .value("manuel-health-dev:live")
+            .build(),
+        Dimension::builder()
+            .name("ExecutedVersion")
+            .value(version)
+            .build(),
+    ];
+    for (name, value) in [("Invocations", invocations), ("Errors", errors)] {
+        cw.put_metric_data()
+            .namespace("AWS/Lambda")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(name)
+                    .set_dimensions(Some(dims.clone()))
+                    .value(value)
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        std::time::SystemTime::now(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test]
+async fn percent_status_rollback_and_bad_input() {
+    let w = world().await;
+    let o = w.run(&["shift", "--function", "health", "--percent", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(w.alias().await, ("1".into(), vec![("2".into(), 0.05)]));
+    let o = w.run(&["status"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("5.0%"),
+        "{}",
+        out(&o)
+    );
+    let j = w.journal();
+    assert!(
+        j.contains("\"event\":\"intent\"") && j.contains("\"event\":\"outcome\""),
+        "{j}"
+    );
+
+    for _ in 0..2 {
+        let o = w.run(&["rollback", "--function", "health"]);
+        assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+        assert_eq!(w.alias().await, ("1".into(), vec![]));
+    }
+    // After a rollback verdict, going up needs --force.
+    let o = w.run(&["shift", "--function", "health", "--percent", "10"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("--force"));
+    let o = w.run(&[
+        "shift",
+        "--function",
+        "health",
+        "--percent",
+        "10",
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(w.alias().await, ("1".into(), vec![("2".into(), 0.1)]));
+
+    // Bad input: no AWS call, exit 2, one line.
+    let before = w.journal();
+    for (args, needle) in [
+        (
+            vec!["shift", "--function", "health", "--percent", "150"],
+            "percent must be a number from 0 to 100",
+        ),
+        (
+            vec!["shift", "--function", "nope", "--percent", "5"],
+            "unknown function 'nope'",
+        ),
+        (
+            vec!["shift", "--function", "health", "--plan", "5,3"],
+            "steps must increase",
+        ),
+    ] {
+        let o = w.run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(out(&o).contains(needle), "{}", out(&o));
+    }
+    std::fs::write(
+        w.ws.join("manuel-migrate.toml"),
+        "[project]\nstage = \"x\"\n",
+    )
+    .unwrap();
+    let o = w.run(&["shift", "--function", "health", "--percent", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("manuel-migrate.toml"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(before, w.journal(), "nothing happened");
+    assert_eq!(w.alias().await, ("1".into(), vec![("2".into(), 0.1)]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_reaches_100_with_healthy_metrics_and_dry_run_calls_nothing() {
+    let w = world().await;
+    let o = w.run(&[
+        "shift",
+        "--function",
+        "health",
+        "--plan",
+        "5,50,100",
+        "--interval",
+        "1s",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let text = out(&o);
+    assert!(text.contains("lambda:UpdateAlias manuel-health-dev alias live → version 1, AdditionalVersionWeights {2: 0.05}"), "{text}");
+    assert!(text.contains("(promote, no additional weights)"), "{text}");
+    assert_eq!(
+        w.alias().await,
+        ("1".into(), vec![]),
+        "dry run changed nothing"
+    );
+    assert!(w.journal().is_empty());
+
+    // Traffic keeps flowing while the shift watches each window.
+    let traffic = w.traffic(vec![("1", 100.0, 1.0), ("2", 40.0, 0.0)]);
+    let o = w
+        .run_async(&[
+            "shift",
+            "--function",
+            "health",
+            "--plan",
+            "5,50,100",
+            "--interval",
+            "2s",
+            "--min-invocations",
+            "50",
+        ])
+        .await;
+    traffic.abort();
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(w.alias().await, ("2".into(), vec![]), "promoted");
+    let j = w.journal();
+    assert_eq!(j.matches("\"action\":\"promote\"").count(), 2, "{j}");
+    assert!(j.contains("\"action\":\"done\""), "{j}");
+    assert!(out(&o).contains("p-value"), "{}", out(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_rolls_back_when_rust_errors_more_and_stops_when_inconclusive() {
+    let w = world().await;
+    // Python fails 1 % of its requests, Rust 10 %.
+    let traffic = w.traffic(vec![("1", 100.0, 1.0), ("2", 40.0, 4.0)]);
+    let o = w
+        .run_async(&[
+            "shift",
+            "--function",
+            "health",
+            "--plan",
+            "5,50,100",
+            "--interval",
+            "2s",
+            "--min-invocations",
+            "50",
+        ])
+        .await;
+    traffic.abort();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(w.alias().await, ("1".into(), vec![]), "rolled back");
+    let j = w.journal();
+    assert!(
+        j.contains("\"action\":\"rollback\"") && j.contains("p-value"),
+        "{j}"
+    );
+
+    // Too few Rust invocations: hold, then stop without going up.
+    let w = world().await;
+    let traffic = w.traffic(vec![("1", 100.0, 1.0), ("2", 2.0, 0.0)]);
+    let o = w
+        .run_async(&[
+            "shift",
+            "--function",
+            "health",
+            "--plan",
+            "5,50",
+            "--interval",
+            "2s",
+            "--min-invocations",
+            "50",
+            "--inconclusive-limit",
+            "2",
+        ])
+        .await;
+    traffic.abort();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(
+        w.alias().await,
+        ("1".into(), vec![("2".into(), 0.05)]),
+        "stays at the step"
+    );
+    assert!(w.journal().contains("\"action\":\"stop\""));
+}
+
+#[tokio::test]
+async fn kill_9_during_a_step_then_status_and_rollback_tell_the_truth() {
+    let w = world().await;
+    let mut child = Command::new(common::bin())
+        .arg("--project")
+        .arg(&w.ws)
+        .args([
+            "shift",
+            "--function",
+            "health",
+            "--plan",
+            "5,100",
+            "--interval",
+            "60s",
+        ])
+        .envs(w.stack.aws_env())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first step is applied, then kill -9 mid-watch.
+    for _ in 0..100 {
+        if w.journal().contains("\"event\":\"outcome\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let o = w.run(&["status", "--function", "health"]);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(text.contains("5.0%"), "weights are read from AWS: {text}");
+    let o = w.run(&["rollback", "--function", "health"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(w.alias().await, ("1".into(), vec![]));
+}
+
+#[tokio::test]
+async fn route53_weights() {
+    let w = world().await;
+    let conf = w.stack.sdk_config().await;
+    let r53 = aws_sdk_route53::Client::new(&conf);
+    let zone = r53
+        .create_hosted_zone()
+        .name("manuel.example.")
+        .caller_reference(uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    manuel_migrate::config::record_deploy(&w.ws, "health", &[("router", "route53")]).unwrap();
+    let mut cfg = std::fs::read_to_string(w.ws.join("manuel-migrate.toml")).unwrap();
+    cfg.push_str(&format!(
+        "\n[functions.health.deploy.route53]\nzone_id = \"{zone_id}\"\nrecord_name = \"api.manuel.example\"\npython_set = \"python\"\nrust_set = \"rust\"\npython_target = \"py.execute-api.example\"\nrust_target = \"rs.execute-api.example\"\npython_function = \"manuel-health-dev\"\nrust_function = \"manuel-health-rust-dev\"\n"
+    ));
+    std::fs::write(w.ws.join("manuel-migrate.toml"), cfg).unwrap();
+    let o = w.run(&["shift", "--function", "health", "--percent", "25"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .unwrap();
+    let weight = |id: &str| {
+        sets.resource_record_sets()
+            .iter()
+            .find(|s| s.set_identifier() == Some(id))
+            .and_then(|s| s.weight())
+    };
+    assert_eq!((weight("python"), weight("rust")), (Some(75), Some(25)));
+    let o = w.run(&["status", "--function", "health"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("25.0%"),
+        "{}",
+        out(&o)
+    );
+}

@@ -42,6 +42,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Weights read from AWS, last decision, error rates, journal tail.
     Status(StatusArgs),
+    /// Rehearse a shift on the local stack: replayed traffic routed by moto's alias weights.
+    Rehearse(RehearseArgs),
     /// The Rust function crates: list them, scaffold a new one.
     Functions {
         #[command(subcommand)]
@@ -363,4 +365,31 @@ pub struct StatusArgs {
     /// One function (default: every function with a deploy section).
     #[arg(long)]
     pub function: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    #[arg(long)]
+    pub function: String,
+    /// Run the real Python handlers (default: the recorded answers stand in for Python).
+    #[arg(long, value_name = "DIR")]
+    pub python_src: Option<PathBuf>,
+    #[arg(long, default_value = "5,25,50,100")]
+    pub plan: String,
+    #[arg(long, default_value = "3s")]
+    pub interval: String,
+    #[arg(long, default_value_t = 20)]
+    pub min_invocations: u64,
+    #[arg(long, default_value_t = 1.0)]
+    pub max_error_diff: f64,
+    #[arg(long, default_value_t = 3)]
+    pub inconclusive_limit: u32,
+    /// Make this percentage of the Rust side's invocations fail (MANUEL_MIGRATE_FAULT_PERCENT).
+    #[arg(long, default_value_t = 0)]
+    pub fault_percent: u32,
+    /// Replayed requests per second.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub rate: u32,
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
 }

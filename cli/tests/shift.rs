@@ -467,3 +467,67 @@ async fn route53_weights() {
         out(&o)
     );
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn rehearsal_reaches_100_without_faults_and_rolls_back_with_them() {
+    let root = common::root();
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path();
+    std::fs::copy(
+        root.join("manuel-migrate.toml"),
+        ws.join("manuel-migrate.toml"),
+    )
+    .unwrap();
+    copy_dir(&root.join("parity-fixtures"), &ws.join("parity-fixtures"));
+    for link in [".venv", ".venv-lambda", ".layers", "target"] {
+        std::os::unix::fs::symlink(root.join(link), ws.join(link)).unwrap();
+    }
+    let run = |extra: &[&str]| {
+        Command::new(common::bin())
+            .arg("--project")
+            .arg(ws)
+            .args([
+                "rehearse",
+                "--function",
+                "health",
+                "--plan",
+                "5,50,100",
+                "--profile",
+                "debug",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Rust at 100.0% (alias live → version 2"),
+        "{}",
+        out(&o)
+    );
+    let o = run(&["--fault-percent", "20"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("FAILING: rollback") && text.contains("rolled back to 0%"),
+        "{text}"
+    );
+    let journal = std::fs::read_to_string(ws.join("reports/rehearsal-journal.jsonl")).unwrap();
+    assert!(
+        journal.contains("\"action\":\"done\"") && journal.contains("\"action\":\"rollback\""),
+        "{journal}"
+    );
+}

@@ -50,3 +50,35 @@ pub fn log_level() -> tracing::Level {
         .find_map(|v| v.trim().parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO)
 }
+
+/// Fault injection for rehearsals: with `MANUEL_MIGRATE_FAULT_PERCENT=N` set, exactly N % of the
+/// invocations (evenly spread) report a function error. Unset or 0 in production.
+pub fn fault_due() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PERCENT: OnceLock<u64> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let pct = *PERCENT.get_or_init(|| {
+        std::env::var("MANUEL_MIGRATE_FAULT_PERCENT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(100)
+    });
+    if pct == 0 {
+        return false;
+    }
+    let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+    n * pct / 100 != (n - 1) * pct / 100
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fault_injection_is_exact_and_off_by_default() {
+        // The variable is read once per process; this test owns it.
+        std::env::set_var("MANUEL_MIGRATE_FAULT_PERCENT", "20");
+        let failed = (0..1000).filter(|_| super::fault_due()).count();
+        assert_eq!(failed, 200);
+    }
+}

@@ -258,6 +258,9 @@ async fn main() -> Result<(), Error> {{
         .with_ansi(false)
         .init();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {{
+        if manuel_shared::runtime::fault_due() {{
+            return Err(Error::from(\"injected fault (MANUEL_MIGRATE_FAULT_PERCENT)\"));
+        }}
         Ok::<Value, Error>({crate_ident}::handle(&event.payload).await)
     }}))
     .await

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod functions;
 pub mod invoke;
 pub mod parity;
+pub mod rehearse;
 pub mod serve;
 pub mod shift;
 pub mod stack;
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Shift(args) => shift::shift(&project, args).await,
         Command::Rollback(args) => shift::rollback(&project, args).await,
         Command::Status(args) => shift::status(&project, args).await,
+        Command::Rehearse(args) => rehearse::run(&project, args).await,
     }
 }
 

@@ -11,10 +11,10 @@ use crate::shift::{judge, parse_plan, Thresholds, Verdict};
 use std::time::Duration;
 
 /// Everything a shift of one function needs, validated before any AWS call.
-struct Plan {
-    function: String,
-    router: Router,
-    monitor: Monitor,
+pub(crate) struct Plan {
+    pub function: String,
+    pub router: Router,
+    pub monitor: Monitor,
 }
 
 fn missing(function: &str, field: &str, hint: &str) -> anyhow::Error {
@@ -84,7 +84,7 @@ async fn plan_for(project: &Project, function: &str) -> anyhow::Result<Plan> {
     }
 }
 
-fn journal(project: &Project) -> Journal {
+pub(crate) fn journal(project: &Project) -> Journal {
     Journal::new(project.reports_dir().join("shift-journal.jsonl"))
 }
 
@@ -229,6 +229,19 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
         defaults.metric_error_limit.max(1),
     );
     let limits = (args.inconclusive_limit.unwrap_or(limits.0), limits.1);
+    walk(&j, &plan, remaining, interval, thresholds, limits).await
+}
+
+/// Walk the remaining steps of a plan: set, watch, judge; roll back, hold, stop or go on.
+/// Returns the exit code (0 reached the last step, 1 rolled back or stopped).
+pub(crate) async fn walk(
+    j: &Journal,
+    plan: &Plan,
+    remaining: Vec<f64>,
+    interval: Duration,
+    thresholds: Thresholds,
+    limits: (u32, u32),
+) -> anyhow::Result<i32> {
     let mut t = super::table();
     t.set_header(vec![
         "step",
@@ -239,7 +252,7 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
         "decision",
     ]);
     for step in remaining {
-        set_weight(&j, &plan, step).await?;
+        set_weight(j, plan, step).await?;
         println!("{}: Rust at {step}%", plan.function);
         if step >= 100.0 {
             j.append(
@@ -280,8 +293,8 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
                     )?;
                     if metric_errors >= limits.1 {
                         rollback_now(
-                            &j,
-                            &plan,
+                            j,
+                            plan,
                             &format!("metrics unavailable {metric_errors} times in a row: {e}"),
                         )
                         .await?;
@@ -322,7 +335,7 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
                 }
                 Verdict::Failing => {
                     t.add_row(row("FAILING: rollback"));
-                    rollback_now(&j, &plan, &detail).await?;
+                    rollback_now(j, plan, &detail).await?;
                     println!("{t}");
                     println!("{}: rolled back to 0% — {detail}", plan.function);
                     return Ok(exit::GATE_FAILED);

@@ -21,6 +21,9 @@ async fn main() -> Result<(), Error> {
                 &event.context.invoked_function_arn,
                 event.context.deadline,
             );
+            if manuel_shared::runtime::fault_due() {
+                return Err(Error::from("injected fault (MANUEL_MIGRATE_FAULT_PERCENT)"));
+            }
             Ok::<Value, Error>(handle(&event.payload, &ctx, env).await)
         }
     }))

@@ -1,0 +1,345 @@
+//! `rehearse`: the shift, on the local stack. moto stores alias weights but routes nothing, so
+//! this command routes replayed traffic by the alias weights itself to the local Python and
+//! Rust targets, publishes `AWS/Lambda` Invocations and Errors (with `ExecutedVersion`) to moto's
+//! CloudWatch as Lambda would, and runs the same controller as `shift --plan`.
+
+use super::shift::{walk, Plan};
+use crate::cli::RehearseArgs;
+use crate::config::Project;
+use crate::parity::engine::{Pool, Runner};
+use crate::parity::fixture::{self, Case};
+use crate::runtime_api::Outcome;
+use crate::shift::journal::Journal;
+use crate::shift::monitor::{MetricScope, Monitor};
+use crate::shift::router::{AliasRouter, Router};
+use crate::shift::{parse_plan, Thresholds};
+use crate::stack::Stack;
+use crate::target::Side;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Create the rehearsal function in moto: version 1 (Python), version 2 (Rust), alias `live` → 1.
+async fn create_function(stack: &Stack, name: &str) -> anyhow::Result<()> {
+    let conf = stack.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&conf);
+    let role = create_role(&stack.moto_url()).await?;
+    let blob = |name: &str, body: &[u8]| -> anyhow::Result<aws_sdk_lambda::primitives::Blob> {
+        Ok(aws_sdk_lambda::primitives::Blob::new(crate::package::zip(
+            &[(name, body, 0o755)],
+        )?))
+    };
+    let err = |e: &dyn std::error::Error| anyhow::anyhow!("moto: {}", e);
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python311)
+        .handler("app.lambda_handler")
+        .role(role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(blob("app.py", b"# rehearsal stand-in\n")?)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| err(&e))?;
+    lambda
+        .publish_version()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| err(&e))?;
+    lambda
+        .create_alias()
+        .function_name(name)
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .map_err(|e| err(&e))?;
+    lambda
+        .update_function_code()
+        .function_name(name)
+        .zip_file(blob("bootstrap", b"rehearsal stand-in\n")?)
+        .send()
+        .await
+        .map_err(|e| err(&e))?;
+    lambda
+        .publish_version()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// moto answers IAM's query API without checking signatures.
+async fn create_role(moto: &str) -> anyhow::Result<String> {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let body = reqwest::Client::new()
+        .post(moto)
+        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x")
+        .form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "manuel-rehearsal"), ("AssumeRolePolicyDocument", policy)])
+        .send()
+        .await?
+        .text()
+        .await?;
+    let start = body
+        .find("<Arn>")
+        .ok_or_else(|| anyhow::anyhow!("moto CreateRole: no ARN in {body}"))?
+        + 5;
+    let end = body[start..]
+        .find("</Arn>")
+        .ok_or_else(|| anyhow::anyhow!("moto CreateRole: bad answer"))?;
+    Ok(body[start..start + end].to_owned())
+}
+
+#[derive(Default)]
+struct Counts {
+    invocations: AtomicU64,
+    errors: AtomicU64,
+}
+
+pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
+    let cfg = project.function(&args.function)?;
+    let steps = parse_plan(&args.plan).map_err(|e| anyhow::anyhow!(e))?;
+    let interval = crate::bench::load::parse_duration(&args.interval)
+        .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;
+    if args.fault_percent > 100 {
+        anyhow::bail!("--fault-percent must be 0–100, got {}", args.fault_percent);
+    }
+    let cases: Vec<Case> = fixture::load_function(&project.fixtures_dir(), &args.function, None)?
+        .into_iter()
+        .filter(|c| !c.writes())
+        .collect();
+    if cases.is_empty() {
+        anyhow::bail!("no read-only fixtures for function '{}'", args.function);
+    }
+    if args.python_src.is_none() {
+        for c in &cases {
+            c.recorded_response()?;
+        }
+    }
+    let stack = Stack::attach_or_start(project).await?;
+    let name = format!(
+        "manuel-{}-rehearsal-{}",
+        args.function,
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    create_function(&stack, &name).await?;
+    let conf = stack.sdk_config().await;
+    let plan = Plan {
+        function: args.function.clone(),
+        router: Router::Alias(AliasRouter {
+            client: aws_sdk_lambda::Client::new(&conf),
+            function: name.clone(),
+            alias: "live".into(),
+            python_version: "1".into(),
+            rust_version: "2".into(),
+        }),
+        monitor: Monitor {
+            client: aws_sdk_cloudwatch::Client::new(&conf),
+            scope: MetricScope::Alias {
+                function: name.clone(),
+                alias: "live".into(),
+                python_version: "1".into(),
+                rust_version: "2".into(),
+            },
+        },
+    };
+    let mut rust_env = BTreeMap::new();
+    if args.fault_percent > 0 {
+        rust_env.insert(
+            "MANUEL_MIGRATE_FAULT_PERCENT".to_owned(),
+            args.fault_percent.to_string(),
+        );
+    }
+    let rust = Pool::new(
+        project,
+        &stack,
+        &args.function,
+        Side::Rust,
+        None,
+        args.profile,
+    )?;
+    let python = match &args.python_src {
+        Some(src) => Some(Runner::Local(Pool::new(
+            project,
+            &stack,
+            &args.function,
+            Side::Python,
+            Some(src.clone()),
+            None,
+        )?)),
+        None => None,
+    };
+    let journal = Journal::new(project.reports_dir().join("rehearsal-journal.jsonl"));
+    println!(
+        "rehearsal: {} on moto as {name} (alias live: 1 = Python {}, 2 = Rust{}), plan {:?} every {interval:?}, {} req/s",
+        args.function,
+        if python.is_some() { "live" } else { "recorded answers" },
+        if args.fault_percent > 0 { format!(" with {}% injected faults", args.fault_percent) } else { String::new() },
+        steps,
+        args.rate
+    );
+    let _ = cfg;
+
+    let stop = AtomicBool::new(false);
+    let sides = [Counts::default(), Counts::default()];
+    let cw = aws_sdk_cloudwatch::Client::new(&conf);
+    let traffic = async {
+        let period = Duration::from_secs_f64(1.0 / args.rate as f64);
+        let (mut weight, mut weight_read) = (0.0f64, Instant::now() - Duration::from_secs(1));
+        let (mut acc, mut i, mut last_publish) = (0.0f64, 0usize, Instant::now());
+        let mut published = [(0u64, 0u64); 2];
+        while !stop.load(Ordering::SeqCst) && !crate::signal::stop_requested() {
+            let tick = Instant::now();
+            if weight_read.elapsed() > Duration::from_millis(250) {
+                if let Ok(w) = plan.router.read().await {
+                    weight = w.rust_percent / 100.0;
+                }
+                weight_read = Instant::now();
+            }
+            // Weighted round-robin: exactly `weight` of the requests go to Rust.
+            acc += weight;
+            let to_rust = acc >= 1.0;
+            if to_rust {
+                acc -= 1.0;
+            }
+            let case = &cases[i % cases.len()];
+            i += 1;
+            let failed = if to_rust {
+                match rust
+                    .invoke(
+                        &rust_env,
+                        axum::body::Bytes::from(
+                            serde_json::to_vec(&case.fixture.event).unwrap_or_default(),
+                        ),
+                    )
+                    .await
+                {
+                    Ok(a) => matches!(a.outcome, Some(Outcome::FunctionError { .. })),
+                    Err(_) => true,
+                }
+            } else {
+                match &python {
+                    Some(p) => match p.answer(case).await {
+                        Ok(a) => matches!(a.outcome, Some(Outcome::FunctionError { .. })),
+                        Err(_) => true,
+                    },
+                    None => false,
+                }
+            };
+            let side = &sides[to_rust as usize];
+            side.invocations.fetch_add(1, Ordering::Relaxed);
+            if failed {
+                side.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            if last_publish.elapsed() >= Duration::from_secs(1) {
+                for (idx, version) in [(0usize, "1"), (1, "2")] {
+                    let (inv, err) = (
+                        sides[idx].invocations.load(Ordering::Relaxed),
+                        sides[idx].errors.load(Ordering::Relaxed),
+                    );
+                    let (d_inv, d_err) = (inv - published[idx].0, err - published[idx].1);
+                    if d_inv > 0 {
+                        publish(&cw, &name, version, d_inv as f64, d_err as f64).await;
+                    }
+                    published[idx] = (inv, err);
+                }
+                last_publish = Instant::now();
+            }
+            if let Some(rest) = period.checked_sub(tick.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+    };
+    let controller = async {
+        let r = walk(
+            &journal,
+            &plan,
+            steps,
+            interval,
+            Thresholds {
+                max_error_diff: args.max_error_diff,
+                min_invocations: args.min_invocations,
+            },
+            (args.inconclusive_limit, 3),
+        )
+        .await;
+        stop.store(true, Ordering::SeqCst);
+        r
+    };
+    let (code, ()) = tokio::join!(controller, traffic);
+    let code = code?;
+    let mut t = super::table();
+    t.set_header(vec!["side", "requests", "function errors"]);
+    for (label, c) in [
+        ("python (version 1)", &sides[0]),
+        ("rust (version 2)", &sides[1]),
+    ] {
+        t.add_row(vec![
+            label.to_owned(),
+            c.invocations.load(Ordering::Relaxed).to_string(),
+            c.errors.load(Ordering::Relaxed).to_string(),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "rehearsal {}; journal: {}",
+        if code == 0 {
+            "reached 100%"
+        } else {
+            "rolled back or stopped"
+        },
+        journal.path().display()
+    );
+    Ok(code)
+}
+
+async fn publish(
+    cw: &aws_sdk_cloudwatch::Client,
+    function: &str,
+    version: &str,
+    invocations: f64,
+    errors: f64,
+) {
+    let dims = vec![
+        Dimension::builder()
+            .name("FunctionName")
+            .value(function)
+            .build(),
+        Dimension::builder()
+            .name("Resource")
+            .value(format!("{function}:live"))
+            .build(),
+        Dimension::builder()
+            .name("ExecutedVersion")
+            .value(version)
+            .build(),
+    ];
+    let now = aws_sdk_cloudwatch::primitives::DateTime::from(std::time::SystemTime::now());
+    let datum = |name: &str, v: f64| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims.clone()))
+            .value(v)
+            .timestamp(now)
+            .build()
+    };
+    let res = cw
+        .put_metric_data()
+        .namespace("AWS/Lambda")
+        .metric_data(datum("Invocations", invocations))
+        .metric_data(datum("Errors", errors))
+        .send()
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(
+            "publishing rehearsal metrics: {}",
+            crate::stack::aws_message(&e)
+        );
+    }
+}

@@ -210,6 +210,35 @@ async fn publish_as_a_version_of_the_python_function_against_moto() {
         )
     );
 
+    // The recorded versions are what `shift` moves between.
+    let o = Command::new(common::bin())
+        .arg("--project")
+        .arg(&ws)
+        .args(["shift", "--function", "health", "--percent", "5"])
+        .envs(stack.aws_env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let alias = lambda
+        .get_alias()
+        .function_name("manuel-health-dev")
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alias.function_version(), Some("1"));
+    let weights = alias
+        .routing_config()
+        .and_then(|r| r.additional_version_weights())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(weights.get("2"), Some(&0.05));
+
     // A package without an ELF bootstrap is refused before any AWS call.
     let bad = ws.join("bad.zip");
     std::fs::write(

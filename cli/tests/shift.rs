@@ -263,6 +263,20 @@ async fn percent_status_rollback_and_bad_input() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
         assert!(out(&o).contains(needle), "{}", out(&o));
     }
+    // A deploy section without the Rust version.
+    let cfg = std::fs::read_to_string(w.ws.join("manuel-migrate.toml")).unwrap();
+    std::fs::write(
+        w.ws.join("manuel-migrate.toml"),
+        cfg.replace("rust_version = \"2\"\n", ""),
+    )
+    .unwrap();
+    let o = w.run(&["shift", "--function", "health", "--percent", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        out(&o).contains("functions.health.deploy.rust_version is missing"),
+        "{}",
+        out(&o)
+    );
     std::fs::write(
         w.ws.join("manuel-migrate.toml"),
         "[project]\nstage = \"x\"\n",

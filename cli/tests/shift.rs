@@ -26,57 +26,9 @@ async fn world() -> World {
         .unwrap();
     let conf = stack.sdk_config().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
-    let role = common::create_role(&stack.moto_url()).await;
-    let code = |body: &[u8], name: &str| {
-        aws_sdk_lambda::primitives::Blob::new(
-            manuel_migrate::package::zip(&[(name, body, 0o755)]).unwrap(),
-        )
-    };
-    lambda
-        .create_function()
-        .function_name("manuel-health-dev")
-        .runtime(aws_sdk_lambda::types::Runtime::Python311)
-        .handler("app.lambda_handler")
-        .role(&role)
-        .code(
-            aws_sdk_lambda::types::FunctionCode::builder()
-                .zip_file(code(
-                    b"def lambda_handler(e, c):\n    return {}\n",
-                    "app.py",
-                ))
-                .build(),
-        )
-        .send()
+    manuel_migrate::stack::moto::create_two_version_function(&stack, "manuel-health-dev")
         .await
         .unwrap();
-    lambda
-        .publish_version()
-        .function_name("manuel-health-dev")
-        .send()
-        .await
-        .unwrap();
-    lambda
-        .create_alias()
-        .function_name("manuel-health-dev")
-        .name("live")
-        .function_version("1")
-        .send()
-        .await
-        .unwrap();
-    lambda
-        .update_function_code()
-        .function_name("manuel-health-dev")
-        .zip_file(code(b"\x7fELF rust", "bootstrap"))
-        .send()
-        .await
-        .unwrap();
-    let v2 = lambda
-        .publish_version()
-        .function_name("manuel-health-dev")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(v2.version(), Some("2"));
     let ws = tmp.path().join("ws");
     std::fs::create_dir_all(&ws).unwrap();
     std::fs::copy(

@@ -47,12 +47,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         );
     }
     let memory_mb = args.memory_mb.unwrap_or(cfg.memory_mb);
-    let glob = args
-        .case
-        .as_deref()
-        .map(|g| globset::Glob::new(g).map(|g| g.compile_matcher()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
+    let glob = fixture::case_matcher(args.case.as_deref())?;
     let all = fixture::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
     let remote = args.rust_function.is_some()
         || args.rust_url.is_some()

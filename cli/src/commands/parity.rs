@@ -28,12 +28,7 @@ type Selected = Vec<(String, Vec<Case>)>;
 /// Load rules and every selected fixture up front: bad input stops us before anything starts.
 fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules, Selected)> {
     let rules = Rules::load(&project.fixtures_dir().join("rules.toml"))?;
-    let glob = sel
-        .case
-        .as_deref()
-        .map(|g| globset::Glob::new(g).map(|g| g.compile_matcher()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--case: {e}"))?;
+    let glob = fixture::case_matcher(sel.case.as_deref())?;
     let functions = if sel.functions.is_empty() {
         project
             .function_names()

@@ -191,18 +191,7 @@ async fn handle(
             }
         }
     }
-    let body = r.get("body").and_then(Value::as_str).unwrap_or("");
-    let bytes = if r
-        .get("isBase64Encoded")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .unwrap_or_default()
-    } else {
-        body.as_bytes().to_vec()
-    };
+    let bytes = crate::target::body_bytes(r).unwrap_or_default();
     builder.body(Body::from(bytes)).unwrap_or_else(|_| {
         plain(
             StatusCode::BAD_GATEWAY,

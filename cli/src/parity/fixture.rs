@@ -150,6 +150,19 @@ pub fn load_file(function: &str, file: &Path) -> Result<Case, FixtureError> {
     })
 }
 
+/// Compile `--case GLOB`.
+pub fn case_matcher(glob: Option<&str>) -> Result<Option<globset::GlobMatcher>, FixtureError> {
+    glob.map(|g| {
+        globset::Glob::new(g)
+            .map(|g| g.compile_matcher())
+            .map_err(|e| FixtureError::Invalid {
+                file: "--case".into(),
+                message: e.to_string(),
+            })
+    })
+    .transpose()
+}
+
 /// All fixtures of a function, sorted by name, filtered by an optional glob on the case name.
 pub fn load_function(
     dir: &Path,

@@ -5,6 +5,7 @@
 //! so that `stack down` stops exactly those processes, even after the CLI crashed. Commands that
 //! need a stack (`invoke`, `parity`) use a running one, or start a private one that dies with them.
 
+pub mod moto;
 mod services;
 
 use crate::config::Project;

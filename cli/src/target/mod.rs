@@ -45,3 +45,21 @@ impl From<Invocation> for Answer {
         }
     }
 }
+
+/// The body bytes of a proxy event or response: base64-decoded when `isBase64Encoded` is true.
+pub fn body_bytes(v: &Value) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body = v.get("body").and_then(Value::as_str)?;
+    Some(
+        if v.get("isBase64Encoded")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap_or_default()
+        } else {
+            body.as_bytes().to_vec()
+        },
+    )
+}

@@ -212,18 +212,7 @@ impl HttpTarget {
                 }
             }
         }
-        if let Some(body) = event.get("body").and_then(Value::as_str) {
-            let bytes = if event
-                .get("isBase64Encoded")
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-            {
-                base64::engine::general_purpose::STANDARD
-                    .decode(body)
-                    .unwrap_or_default()
-            } else {
-                body.as_bytes().to_vec()
-            };
+        if let Some(bytes) = super::body_bytes(event) {
             req = req.body(bytes);
         }
         req.build().map_err(|e| RemoteError::Http {

@@ -88,19 +88,9 @@ pub fn processes_matching(needle: &str) -> Vec<u32> {
         .collect()
 }
 
-/// moto answers IAM's query API without checking signatures: create the role a function needs.
+/// The IAM role moto needs before CreateFunction (the library's helper).
 pub async fn create_role(moto: &str) -> String {
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let body = reqwest::Client::new()
-        .post(moto)
-        .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x")
-        .form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "manuel-lambda"), ("AssumeRolePolicyDocument", policy)])
-        .send()
+    manuel_migrate::stack::moto::create_role(moto)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = body.find("<Arn>").expect("role ARN in CreateRole answer") + 5;
-    body[start..start + body[start..].find("</Arn>").unwrap()].to_owned()
+        .expect("moto CreateRole")
 }

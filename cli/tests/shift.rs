@@ -497,3 +497,35 @@ fn rehearsal_reaches_100_without_faults_and_rolls_back_with_them() {
         "{journal}"
     );
 }
+
+#[tokio::test]
+async fn unreadable_metrics_roll_back_after_the_consecutive_error_limit() {
+    let w = world().await;
+    // Lambda answers (moto), CloudWatch does not (nothing listens on port 1).
+    let mut cmd = Command::new(common::bin());
+    cmd.arg("--project")
+        .arg(&w.ws)
+        .args([
+            "shift",
+            "--function",
+            "health",
+            "--plan",
+            "5,100",
+            "--interval",
+            "1s",
+        ])
+        .envs(w.stack.aws_env())
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:1")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    let o = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert_eq!(w.alias().await, ("1".into(), vec![]), "rolled back");
+    let j = w.journal();
+    assert_eq!(j.matches("metrics unavailable (").count(), 3, "{j}");
+    assert!(
+        j.contains("\"action\":\"rollback\"") && j.contains("metrics unavailable 3 times in a row"),
+        "{j}"
+    );
+}

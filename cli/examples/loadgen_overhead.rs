@@ -59,6 +59,16 @@ fn main() {
             r.histogram.value_at_quantile(0.999) as f64,
             r.histogram.max() as f64
         );
+        // Baseline: the same round trip with a minimal client (one keep-alive connection, a
+        // fixed request, read until the body is complete). What our generator adds on top of it
+        // is its overhead.
+        let raw = raw_round_trips(addr, (requests / 4) as usize).await;
+        println!(
+            "minimal client, concurrency 1: latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
+            raw.value_at_quantile(0.5) as f64,
+            raw.value_at_quantile(0.99) as f64,
+            raw.value_at_quantile(0.999) as f64
+        );
         // One request at a time: every microsecond of latency is generator + loopback overhead.
         let cfg = LoadConfig { concurrency: 1, requests: Some(requests / 4), duration: None, rate: None, warmup: 1000 };
         let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
@@ -68,6 +78,11 @@ fn main() {
             r.histogram.value_at_quantile(0.5) as f64,
             r.histogram.value_at_quantile(0.99) as f64,
             r.histogram.value_at_quantile(0.999) as f64
+        );
+        println!(
+            "added by the generator: p50 {:+.1} µs, p99 {:+.1} µs",
+            r.histogram.value_at_quantile(0.5) as f64 - raw.value_at_quantile(0.5) as f64,
+            r.histogram.value_at_quantile(0.99) as f64 - raw.value_at_quantile(0.99) as f64
         );
         // Open loop well below saturation: the added latency at a realistic rate.
         let cfg = LoadConfig { concurrency, requests: Some(requests / 4), duration: None, rate: Some(5000.0), warmup: 0 };
@@ -79,4 +94,30 @@ fn main() {
             r.histogram.value_at_quantile(0.99) as f64
         );
     });
+}
+
+/// Round trips of a fixed `GET /health` over one keep-alive connection, in microseconds.
+async fn raw_round_trips(addr: std::net::SocketAddr, n: usize) -> hdrhistogram::Histogram<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.set_nodelay(true).unwrap();
+    let req = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n\r\n");
+    let mut h = load::new_histogram();
+    let mut buf = vec![0u8; 4096];
+    for i in 0..n + 1000 {
+        let t = std::time::Instant::now();
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        loop {
+            let k = s.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..k]);
+            if got.windows(12).any(|w| w == b"{\"ok\": true}") {
+                break;
+            }
+        }
+        if i >= 1000 {
+            h.record(t.elapsed().as_micros().max(1) as u64).unwrap();
+        }
+    }
+    h
 }

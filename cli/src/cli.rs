@@ -108,25 +108,8 @@ pub struct BenchArgs {
     /// Only cases whose name matches this glob.
     #[arg(long = "case", value_name = "GLOB")]
     pub case: Option<String>,
-    /// Also measure the real Python handlers from this folder (local).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["python_function", "python_url"])]
-    pub python_src: Option<PathBuf>,
-    /// Deployed Python function (Lambda Invoke).
-    #[arg(long, value_name = "NAME", conflicts_with = "python_url")]
-    pub python_function: Option<String>,
-    /// Deployed Rust function (Lambda Invoke) instead of the local binary.
-    #[arg(long, value_name = "NAME", conflicts_with = "rust_url")]
-    pub rust_function: Option<String>,
-    /// Alias or version for --python-function / --rust-function (latency only; cold starts use $LATEST).
-    #[arg(long, value_name = "Q")]
-    pub qualifier: Option<String>,
-    #[arg(long, value_name = "URL")]
-    pub python_url: Option<String>,
-    #[arg(long, value_name = "URL")]
-    pub rust_url: Option<String>,
-    /// Include requests that write (POST/PUT/PATCH/DELETE) in the mix.
-    #[arg(long)]
-    pub allow_writes: bool,
+    #[command(flatten)]
+    pub targets: Targets,
     /// Requests in flight at once (closed loop), or workers (open loop).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub concurrency: u32,
@@ -269,27 +252,8 @@ pub struct CaseSelection {
 pub struct ParityRunArgs {
     #[command(flatten)]
     pub select: CaseSelection,
-    /// Compare against the real Python handlers in this folder instead of the recordings.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["python_function", "python_url"])]
-    pub python_src: Option<PathBuf>,
-    /// Deployed Python function to invoke (Lambda Invoke) instead of the recordings.
-    #[arg(long, value_name = "NAME", conflicts_with = "python_url")]
-    pub python_function: Option<String>,
-    /// Deployed Rust function to invoke instead of the local binary.
-    #[arg(long, value_name = "NAME", conflicts_with = "rust_url")]
-    pub rust_function: Option<String>,
-    /// Alias or version for --python-function / --rust-function.
-    #[arg(long, value_name = "Q")]
-    pub qualifier: Option<String>,
-    /// Base URL of the deployed Python API (e.g. https://ID.execute-api.REGION.amazonaws.com/Prod).
-    #[arg(long, value_name = "URL")]
-    pub python_url: Option<String>,
-    /// Base URL of the deployed Rust API.
-    #[arg(long, value_name = "URL")]
-    pub rust_url: Option<String>,
-    /// Also replay requests that write (POST/PUT/PATCH/DELETE) against deployments.
-    #[arg(long)]
-    pub allow_writes: bool,
+    #[command(flatten)]
+    pub targets: Targets,
     /// Replay every case this many times (throughput measurement).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub repeat: u32,
@@ -392,4 +356,71 @@ pub struct RehearseArgs {
     pub rate: u32,
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+}
+
+/// Where each side answers. Python: the recordings (default), `--python-src` (local),
+/// `--python-function` or `--python-url`. Rust: the local binary (default), `--rust-function` or
+/// `--rust-url`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Targets {
+    /// The real Python handlers in this folder (a Manuel checkout's backend/src/functions), run locally.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["python_function", "python_url"])]
+    pub python_src: Option<PathBuf>,
+    /// Deployed Python function (Lambda Invoke).
+    #[arg(long, value_name = "NAME", conflicts_with = "python_url")]
+    pub python_function: Option<String>,
+    /// Deployed Rust function (Lambda Invoke) instead of the local binary.
+    #[arg(long, value_name = "NAME", conflicts_with = "rust_url")]
+    pub rust_function: Option<String>,
+    /// Alias or version for --python-function / --rust-function.
+    #[arg(long, value_name = "Q")]
+    pub qualifier: Option<String>,
+    /// Base URL of the deployed Python API (e.g. https://ID.execute-api.REGION.amazonaws.com/Prod).
+    #[arg(long, value_name = "URL")]
+    pub python_url: Option<String>,
+    /// Base URL of the deployed Rust API.
+    #[arg(long, value_name = "URL")]
+    pub rust_url: Option<String>,
+    /// Also send requests that write (POST/PUT/PATCH/DELETE) to deployments.
+    #[arg(long)]
+    pub allow_writes: bool,
+}
+
+impl Targets {
+    /// A Python side other than the recordings was asked for.
+    pub fn python_live(&self) -> bool {
+        self.python_src.is_some() || self.python_function.is_some() || self.python_url.is_some()
+    }
+
+    pub fn rust_local(&self) -> bool {
+        self.rust_function.is_none() && self.rust_url.is_none()
+    }
+
+    /// Any side is a deployment.
+    pub fn remote(&self) -> bool {
+        !self.rust_local() || self.python_function.is_some() || self.python_url.is_some()
+    }
+
+    /// Local targets need the local stack.
+    pub fn needs_stack(&self) -> bool {
+        self.rust_local() || self.python_src.is_some()
+    }
+
+    pub fn python_where(&self) -> crate::parity::engine::Where<'_> {
+        crate::parity::engine::Where {
+            local_src: self.python_src.as_deref(),
+            lambda: self.python_function.as_deref(),
+            url: self.python_url.as_deref(),
+            qualifier: self.qualifier.as_deref(),
+        }
+    }
+
+    pub fn rust_where(&self) -> crate::parity::engine::Where<'_> {
+        crate::parity::engine::Where {
+            local_src: None,
+            lambda: self.rust_function.as_deref(),
+            url: self.rust_url.as_deref(),
+            qualifier: self.qualifier.as_deref(),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::bench::{cold_lambda, cold_local};
 use crate::cli::BenchArgs;
 use crate::config::Project;
 use crate::exit;
-use crate::parity::engine::{runner, Runner, Where};
+use crate::parity::engine::{runner, Runner};
 use crate::parity::fixture::{self, Case};
 use crate::stack::Stack;
 use crate::target::Side;
@@ -49,13 +49,11 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let memory_mb = args.memory_mb.unwrap_or(cfg.memory_mb);
     let glob = fixture::case_matcher(args.case.as_deref())?;
     let all = fixture::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
-    let remote = args.rust_function.is_some()
-        || args.rust_url.is_some()
-        || args.python_function.is_some()
-        || args.python_url.is_some();
+    let t = &args.targets;
+    let remote = t.remote();
     let cases: Vec<Case> = all
         .into_iter()
-        .filter(|c| args.allow_writes || !c.writes())
+        .filter(|c| t.allow_writes || !c.writes())
         // Deployed targets cannot take per-case environment; locally both sides can.
         .filter(|c| !remote || c.fixture.env.is_empty())
         .collect();
@@ -78,23 +76,14 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         warmup: args.warmup,
     };
 
-    let rust_local = args.rust_function.is_none() && args.rust_url.is_none();
-    let needs_stack = rust_local || args.python_src.is_some();
-    let stack = if needs_stack {
+    let stack = if t.needs_stack() {
         Some(Stack::attach_or_start(project).await?)
     } else {
         None
     };
     let mut sides: Vec<SideSetup> = Vec::new();
-    let python_wanted =
-        args.python_src.is_some() || args.python_function.is_some() || args.python_url.is_some();
-    if python_wanted {
-        let at = Where {
-            local_src: args.python_src.as_deref(),
-            lambda: args.python_function.as_deref(),
-            url: args.python_url.as_deref(),
-            qualifier: args.qualifier.as_deref(),
-        };
+    if t.python_live() {
+        let at = t.python_where();
         sides.push(SideSetup {
             name: "python",
             runner: runner(
@@ -107,15 +96,10 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
             )
             .await?,
             arch: python_arch,
-            lambda: args.python_function.clone(),
+            lambda: t.python_function.clone(),
         });
     }
-    let at = Where {
-        local_src: None,
-        lambda: args.rust_function.as_deref(),
-        url: args.rust_url.as_deref(),
-        qualifier: args.qualifier.as_deref(),
-    };
+    let at = t.rust_where();
     sides.push(SideSetup {
         name: "rust",
         runner: runner(
@@ -128,7 +112,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         )
         .await?,
         arch: rust_arch,
-        lambda: args.rust_function.clone(),
+        lambda: t.rust_function.clone(),
     });
 
     // A target that cannot answer at all is an input error, not a fast function.

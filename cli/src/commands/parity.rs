@@ -5,7 +5,7 @@ use crate::config::Project;
 use crate::exit;
 use crate::parity::diff::Class;
 use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
-use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner, Where};
+use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner};
 use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
@@ -62,16 +62,14 @@ fn progress(total: usize, what: &str) -> ProgressBar {
 
 async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
     let (rules, selected) = load_inputs(project, &args.select)?;
-    let python_live =
-        args.python_src.is_some() || args.python_function.is_some() || args.python_url.is_some();
+    let t = &args.targets;
+    let python_live = t.python_live();
     if !python_live {
         for c in selected.iter().flat_map(|(_, cases)| cases) {
             c.recorded_response()?;
         }
     }
-    let rust_local = args.rust_function.is_none() && args.rust_url.is_none();
-    let needs_stack = rust_local || args.python_src.is_some();
-    let stack = if needs_stack {
+    let stack = if t.needs_stack() {
         Some(Stack::attach_or_start(project).await?)
     } else {
         None
@@ -81,18 +79,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let total: usize = selected.iter().map(|(_, c)| c.len()).sum::<usize>() * args.repeat as usize;
     let pb = progress(total, "parity");
     let mut results = Vec::with_capacity(total);
-    let rust_at = Where {
-        local_src: None,
-        lambda: args.rust_function.as_deref(),
-        url: args.rust_url.as_deref(),
-        qualifier: args.qualifier.as_deref(),
-    };
-    let python_at = Where {
-        local_src: args.python_src.as_deref(),
-        lambda: args.python_function.as_deref(),
-        url: args.python_url.as_deref(),
-        qualifier: args.qualifier.as_deref(),
-    };
+    let (rust_at, python_at) = (t.rust_where(), t.python_where());
     let (mut python_target, mut rust_target) = ("recorded fixtures".to_string(), String::new());
     for (function, cases) in &selected {
         pb.set_message(function.clone());
@@ -133,16 +120,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             .cycle()
             .take(cases.len() * args.repeat as usize);
         let mut stream = futures::stream::iter(repeated)
-            .map(|case| {
-                run_case(
-                    case,
-                    &rules,
-                    &rust,
-                    &python,
-                    stack.as_ref(),
-                    args.allow_writes,
-                )
-            })
+            .map(|case| run_case(case, &rules, &rust, &python, stack.as_ref(), t.allow_writes))
             .buffered(args.concurrency as usize);
         while let Some(res) = stream.next().await {
             let res = res?;

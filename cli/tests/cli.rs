@@ -12,21 +12,9 @@ struct TempProject {
 
 impl TempProject {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let root = common::root();
-        std::fs::copy(
-            root.join("manuel-migrate.toml"),
-            dir.path().join("manuel-migrate.toml"),
-        )
-        .unwrap();
-        for link in [".venv", ".venv-lambda", ".layers", "target"] {
-            std::os::unix::fs::symlink(root.join(link), dir.path().join(link)).unwrap();
+        Self {
+            dir: common::workspace(&["manuel-migrate.toml", "parity-fixtures"]),
         }
-        copy_dir(
-            &root.join("parity-fixtures"),
-            &dir.path().join("parity-fixtures"),
-        );
-        Self { dir }
     }
 
     fn path(&self) -> &Path {
@@ -51,19 +39,6 @@ impl Drop for TempProject {
             .arg(self.path())
             .args(["stack", "down"])
             .output();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
     }
 }
 

@@ -5,18 +5,6 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            copy(&e.path(), &to.join(e.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
 fn mm(project: &Path, args: &[&str]) -> std::process::Output {
     Command::new(common::bin())
         .arg("--project")
@@ -29,9 +17,7 @@ fn mm(project: &Path, args: &[&str]) -> std::process::Output {
 #[test]
 fn new_function_builds_tests_and_lists() {
     let root = common::root();
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = tmp.path();
-    for item in [
+    let tmp = common::workspace(&[
         "Cargo.toml",
         "Cargo.lock",
         "manuel-migrate.toml",
@@ -40,12 +26,8 @@ fn new_function_builds_tests_and_lists() {
         "cli",
         "functions",
         "parity-fixtures",
-    ] {
-        copy(&root.join(item), &ws.join(item));
-    }
-    for link in [".venv", ".venv-lambda", ".layers", "target"] {
-        std::os::unix::fs::symlink(root.join(link), ws.join(link)).unwrap();
-    }
+    ]);
+    let ws = tmp.path();
 
     let o = mm(
         ws,

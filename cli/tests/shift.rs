@@ -434,32 +434,10 @@ async fn route53_weights() {
     );
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn rehearsal_reaches_100_without_faults_and_rolls_back_with_them() {
-    let root = common::root();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = common::workspace(&["manuel-migrate.toml", "parity-fixtures"]);
     let ws = tmp.path();
-    std::fs::copy(
-        root.join("manuel-migrate.toml"),
-        ws.join("manuel-migrate.toml"),
-    )
-    .unwrap();
-    copy_dir(&root.join("parity-fixtures"), &ws.join("parity-fixtures"));
-    for link in [".venv", ".venv-lambda", ".layers", "target"] {
-        std::os::unix::fs::symlink(root.join(link), ws.join(link)).unwrap();
-    }
     let run = |extra: &[&str]| {
         Command::new(common::bin())
             .arg("--project")

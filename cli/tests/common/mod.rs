@@ -94,3 +94,30 @@ pub async fn create_role(moto: &str) -> String {
         .await
         .expect("moto CreateRole")
 }
+
+/// Copy a file or a folder tree.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// A throw-away project: `items` of this repository copied, the installed tools and the build
+/// folder linked.
+pub fn workspace(items: &[&str]) -> tempfile::TempDir {
+    let root = root();
+    let dir = tempfile::tempdir().unwrap();
+    for item in items {
+        copy_tree(&root.join(item), &dir.path().join(item));
+    }
+    for link in [".venv", ".venv-lambda", ".layers", "target"] {
+        std::os::unix::fs::symlink(root.join(link), dir.path().join(link)).unwrap();
+    }
+    dir
+}

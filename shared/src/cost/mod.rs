@@ -1,4 +1,5 @@
 //! Costs. [`lambda`] prices Lambda invocations per architecture and region (what `bench` uses for
-//! cost per million requests). The port of Manuel's request cost calculator lands beside it.
+//! cost per million requests); [`calculator`] is the port of Manuel's per-request cost calculator.
 
+pub mod calculator;
 pub mod lambda;

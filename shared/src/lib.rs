@@ -2,12 +2,31 @@
 //!
 //! - [`apigw`]: API Gateway proxy events and responses, CORS.
 //! - [`pyjson`]: Python-compatible JSON rendering of response bodies.
+//! - [`pyround`]: Python's `round(x, ndigits)` for floats, bit for bit.
+//! - [`pyvalue`]: Python's `json.loads` (its acceptance, errors and value model) and `json.dumps`.
 //! - [`py`]: Python semantics that show up in responses (type names, `repr`, `int()`).
 //! - [`runtime`]: the Lambda context as the Python runtime exposes it.
 //! - [`cost`]: prices (Lambda per architecture and region).
+//! - with feature `services`: [`auth`]-adjacent AWS and Redis helpers — [`aws`] (boto3-style
+//!   errors, clients), [`ddb`] (items as boto3 deserialises them), [`usage`] (quota counters),
+//!   [`cache`] (the query cache in Redis), [`bedrock`] (Retrieve, InvokeModel).
+//! - [`auth`]: the caller's user id from the authorizer claims.
 
 pub mod apigw;
+pub mod auth;
+#[cfg(feature = "services")]
+pub mod aws;
+#[cfg(feature = "services")]
+pub mod bedrock;
+#[cfg(feature = "services")]
+pub mod cache;
 pub mod cost;
+#[cfg(feature = "services")]
+pub mod ddb;
 pub mod py;
 pub mod pyjson;
+pub mod pyround;
+pub mod pyvalue;
 pub mod runtime;
+#[cfg(feature = "services")]
+pub mod usage;

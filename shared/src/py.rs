@@ -16,6 +16,104 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A Python exception as a handler's `except Exception as e` sees it: `type(e).__name__` and
+/// `str(e)`. Ports carry these where Python's control flow depends on them (status mapping on
+/// keywords of the message, `error_type` fields in bodies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyException {
+    pub kind: String,
+    pub message: String,
+}
+
+impl PyException {
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `KeyError('NAME')`: `str()` of a KeyError is the repr of the key.
+    pub fn key_error(key: &str) -> Self {
+        Self::new("KeyError", repr_str(key))
+    }
+}
+
+impl std::fmt::Display for PyException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for PyException {}
+
+/// Python truthiness of a JSON-decoded value.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// `value[key]` with a str key, as Python evaluates it: `Ok(None)` is a KeyError (missing key),
+/// `Err` the TypeError non-dicts raise.
+pub fn subscript<'a>(value: &'a Value, key: &str) -> Result<Option<&'a Value>, PyException> {
+    match value {
+        Value::Object(map) => Ok(map.get(key)),
+        Value::String(_) => Err(PyException::new(
+            "TypeError",
+            "string indices must be integers, not 'str'",
+        )),
+        Value::Array(_) => Err(PyException::new(
+            "TypeError",
+            "list indices must be integers or slices, not str",
+        )),
+        other => Err(PyException::new(
+            "TypeError",
+            format!("'{}' object is not subscriptable", type_name(other)),
+        )),
+    }
+}
+
+/// Python's `str(x)` (what an f-string shows) for a JSON-decoded value.
+pub fn str_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => repr_of(other),
+    }
+}
+
+/// Python's `repr(x)` for a JSON-decoded value (dicts and lists as Python prints them).
+pub fn repr_of(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => crate::pyjson::float_repr(f),
+            _ => n.to_string(),
+        },
+        Value::String(s) => repr_str(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(repr_of).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", repr_str(k), repr_of(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Python's `repr(s)` for a `str`.
 pub fn repr_str(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
@@ -68,6 +166,37 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
     Ok(if neg { -magnitude } else { magnitude })
 }
 
+/// Python's `float(s)` for a `str`: surrounding whitespace, single `_` between digits,
+/// `inf`/`infinity`/`nan` in any case; `None` where Python raises ValueError.
+pub fn parse_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let (sign, unsigned) = match lower.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, lower.strip_prefix('+').unwrap_or(&lower)),
+    };
+    match unsigned {
+        "inf" | "infinity" => return Some(sign * f64::INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if !unsigned
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+    {
+        return None;
+    }
+    let ok = |p: &str| !p.starts_with('_') && !p.ends_with('_') && !p.contains("__");
+    if !unsigned
+        .split(['.', 'e', '+', '-'])
+        .all(|p| p.is_empty() || ok(p))
+    {
+        return None;
+    }
+    t.replace('_', "").parse::<f64>().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +216,33 @@ mod tests {
         assert_eq!(repr_str("it's"), "\"it's\"");
         assert_eq!(repr_str("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(repr_str("tab\t"), "'tab\\t'");
+    }
+
+    #[test]
+    fn subscript_and_str_like_python() {
+        assert_eq!(subscript(&json!({"a": 1}), "a").unwrap(), Some(&json!(1)));
+        assert_eq!(subscript(&json!({}), "a").unwrap(), None);
+        assert_eq!(
+            subscript(&Value::Null, "a").unwrap_err().message,
+            "'NoneType' object is not subscriptable"
+        );
+        assert_eq!(
+            str_of(&json!({"a": [1, 2.5, null, true, "x'"]})),
+            "{'a': [1, 2.5, None, True, \"x'\"]}"
+        );
+        assert!(!truthy(&json!(0.0)) && truthy(&json!(" ")) && !truthy(&json!({})));
+        assert_eq!(PyException::key_error("X").message, "'X'");
+    }
+
+    #[test]
+    fn float_parsing_matches_python() {
+        assert_eq!(parse_float(" 1_000.5 "), Some(1000.5));
+        assert_eq!(parse_float("1e-3"), Some(0.001));
+        assert!(parse_float("-Infinity").unwrap().is_infinite());
+        assert!(parse_float("nan").unwrap().is_nan());
+        assert_eq!(parse_float("1__0"), None);
+        assert_eq!(parse_float("x"), None);
+        assert_eq!(parse_float(""), None);
     }
 
     #[test]

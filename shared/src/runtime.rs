@@ -51,6 +51,16 @@ pub fn log_level() -> tracing::Level {
         .unwrap_or(tracing::Level::INFO)
 }
 
+/// The functions' log format: level from [`log_level`], no timestamps (CloudWatch adds them),
+/// no colours.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_max_level(log_level())
+        .without_time()
+        .with_ansi(false)
+        .init();
+}
+
 /// Fault injection for rehearsals: with `MANUEL_MIGRATE_FAULT_PERCENT=N` set, exactly N % of the
 /// invocations (evenly spread) report a function error. Unset or 0 in production.
 pub fn fault_due() -> bool {

@@ -7,11 +7,7 @@ use serde_json::Value;
 // One invocation at a time per sandbox: a single-threaded runtime is all a function needs.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .with_max_level(manuel_shared::runtime::log_level())
-        .without_time()
-        .with_ansi(false)
-        .init();
+    manuel_shared::runtime::init_tracing();
     let env = HealthEnv::from_env();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let env = &env;

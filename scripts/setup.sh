@@ -10,12 +10,16 @@ root=$(pwd)
 PY=${PYTHON:-python3}
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
-# 1. Debian packages: the real redis-server (not started by apt here; the stack starts it).
-if ! command -v redis-server >/dev/null 2>&1; then
-  say "installing redis-server (apt)"
+# 1. Debian packages: the real redis-server (not started by apt here; the stack starts it) and
+#    libfaketime (fixtures that pin the clock run the function processes under it).
+pkgs=()
+command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || pkgs+=(libfaketime)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  say "installing ${pkgs[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi
 
 # 2. Python environments, each rebuilt only when its requirements change.

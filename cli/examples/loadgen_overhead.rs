@@ -46,7 +46,7 @@ fn main() {
                "python": {"statusCode": 200, "headers": {}, "body": "{\"ok\": true}"}}"#,
         )
         .unwrap();
-        let cases = vec![Case { function: "overhead".into(), file: "overhead.json".into(), fixture }];
+        let cases = vec![Case { function: "overhead".into(), file: "overhead.json".into(), fixture, stateful: false }];
         let cfg = LoadConfig { concurrency, requests: Some(requests), duration: None, rate: None, warmup: 2000 };
         let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
         println!(

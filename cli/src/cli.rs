@@ -193,6 +193,16 @@ pub enum StackAction {
         #[arg(long, default_value = "health")]
         function: String,
     },
+    /// The stack's Bedrock replay service (started by the stack; not for direct use).
+    #[command(hide = true)]
+    BedrockReplay {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        misses: PathBuf,
+        #[arg(long)]
+        port: u16,
+    },
 }
 
 #[derive(Debug, Args)]

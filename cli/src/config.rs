@@ -61,6 +61,10 @@ pub struct FunctionConfig {
     pub routes: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The function reads or writes shared state (Redis, DynamoDB, S3): parity resets and
+    /// seeds the local stack before each side runs a case, one case at a time.
+    #[serde(default)]
+    pub stateful: bool,
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,

@@ -5,7 +5,7 @@ use crate::config::Project;
 use crate::exit;
 use crate::parity::diff::Class;
 use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
-use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner};
+use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner, StateGuard};
 use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
@@ -38,13 +38,29 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
     } else {
         sel.functions.clone()
     };
+    let explicit = !sel.functions.is_empty();
     let mut out = Vec::new();
+    let mut first_miss = None;
     for f in functions {
-        project.function(&f)?;
-        out.push((
-            f.clone(),
-            fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref())?,
-        ));
+        let stateful = project.function(&f)?.stateful;
+        let mut cases = match fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref()) {
+            // Without --function, a --case glob selects among all functions: one without a
+            // matching case is simply not run.
+            Err(e @ fixture::FixtureError::NoFixtures { .. }) if !explicit && glob.is_some() => {
+                first_miss.get_or_insert(e);
+                continue;
+            }
+            other => other?,
+        };
+        for c in &mut cases {
+            c.stateful = stateful;
+        }
+        out.push((f.clone(), cases));
+    }
+    if out.is_empty() {
+        if let Some(e) = first_miss {
+            return Err(e.into());
+        }
     }
     Ok((rules, out))
 }
@@ -74,6 +90,9 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     } else {
         None
     };
+    let state = stack
+        .as_ref()
+        .map(|s| StateGuard::new(s, project.fixtures_dir()));
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let total: usize = selected.iter().map(|(_, c)| c.len()).sum::<usize>() * args.repeat as usize;
@@ -120,7 +139,17 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             .cycle()
             .take(cases.len() * args.repeat as usize);
         let mut stream = futures::stream::iter(repeated)
-            .map(|case| run_case(case, &rules, &rust, &python, stack.as_ref(), t.allow_writes))
+            .map(|case| {
+                run_case(
+                    case,
+                    &rules,
+                    &rust,
+                    &python,
+                    stack.as_ref(),
+                    state.as_ref(),
+                    t.allow_writes,
+                )
+            })
             .buffered(args.concurrency as usize);
         while let Some(res) = stream.next().await {
             let res = res?;
@@ -227,6 +256,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
 async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
     let (rules, selected) = load_inputs(project, &args.select)?;
     let stack = Stack::attach_or_start(project).await?;
+    let state = StateGuard::new(&stack, project.fixtures_dir());
     let total: usize = selected.iter().map(|(_, c)| c.len()).sum();
     let pb = progress(total, "record");
     let mut t = super::table();
@@ -242,7 +272,8 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
             None,
         )?);
         for case in cases {
-            let (answer, noise, ctx) = python_twice(&pool, case, Some(&stack)).await?;
+            let (answer, noise, ctx) =
+                python_twice(&pool, case, Some(&stack), Some(&state)).await?;
             let change = match &case.fixture.python {
                 None => "new".to_string(),
                 Some(old) => {

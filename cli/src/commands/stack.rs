@@ -13,11 +13,13 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
             moto_port,
         } => {
             if let Some(s) = Stack::attach(project) {
-                return Err(stack::StackError::AlreadyRunning(format!(
-                    "{}, {}",
-                    s.info.redis.pid, s.info.moto.pid
-                ))
-                .into());
+                let pids: Vec<String> = s
+                    .info
+                    .services()
+                    .iter()
+                    .map(|v| v.pid.to_string())
+                    .collect();
+                return Err(stack::StackError::AlreadyRunning(pids.join(", ")).into());
             }
             let s = Stack::start(
                 project,
@@ -25,13 +27,14 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 Ports {
                     redis: redis_port,
                     moto: moto_port,
+                    bedrock: None,
                 },
                 true,
             )
             .await?;
             let mut t = super::table();
             t.set_header(vec!["service", "pid", "address", "log"]);
-            for svc in [&s.info.redis, &s.info.moto] {
+            for svc in s.info.services() {
                 t.add_row(vec![
                     svc.name.clone(),
                     svc.pid.to_string(),
@@ -41,10 +44,11 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
             }
             println!("{t}");
             println!(
-                "resources: table {}, buckets {} and {}",
+                "resources: table {}, buckets {} and {}; Bedrock recordings from {}",
                 s.usage_table(),
                 s.manuals_bucket(),
-                s.audio_bucket()
+                s.audio_bucket(),
+                project.fixtures_dir().join("bedrock").display()
             );
             Ok(0)
         }
@@ -85,6 +89,10 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                     if free { "free" } else { "STILL IN USE" }
                 );
             }
+            Ok(0)
+        }
+        StackAction::BedrockReplay { dir, misses, port } => {
+            stack::bedrock::serve(&dir, &misses, port).await?;
             Ok(0)
         }
         StackAction::Env { function } => {

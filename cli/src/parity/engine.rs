@@ -22,6 +22,7 @@ pub struct Pool<'a> {
     function: String,
     pub side: Side,
     base_env: BTreeMap<String, String>,
+    vars: BTreeMap<String, String>,
     python_src: Option<PathBuf>,
     profile: Option<Profile>,
     idle: Mutex<HashMap<String, Vec<Sandbox>>>,
@@ -48,6 +49,7 @@ impl<'a> Pool<'a> {
             function: function.to_owned(),
             side,
             base_env,
+            vars: stack.vars(),
             python_src,
             profile,
             idle: Mutex::new(HashMap::new()),
@@ -59,7 +61,11 @@ impl<'a> Pool<'a> {
 
     fn build(&self, overrides: &BTreeMap<String, String>) -> anyhow::Result<Sandbox> {
         let mut env = self.base_env.clone();
-        env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::config::expand(v, &self.vars))),
+        );
         let spec = LocalTargetSpec {
             project: self.project,
             function: &self.function,
@@ -143,6 +149,12 @@ impl Runner<'_> {
         if !case.fixture.env.is_empty() {
             return Some("needs per-case environment, which only a local target can take".into());
         }
+        if case.fixture.clock.is_some() {
+            return Some("pins the clock, which only a local target can take".into());
+        }
+        if case.fixture.setup.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Some("seeds state, which only the local stack can take".into());
+        }
         if case.writes() && !allow_writes {
             return Some("writes (POST/PUT/PATCH/DELETE) are refused against deployments without --allow-writes".into());
         }
@@ -152,7 +164,7 @@ impl Runner<'_> {
     pub async fn answer(&self, case: &Case) -> anyhow::Result<Answer> {
         let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
         Ok(match self {
-            Runner::Local(p) => p.invoke(&case.fixture.env, event).await?,
+            Runner::Local(p) => p.invoke(&case.env_overrides()?, event).await?,
             Runner::Lambda(t) => t.invoke(event).await?,
             Runner::Http(t) => t.invoke(&case.fixture.event).await?,
         })
@@ -237,15 +249,72 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
     paths
 }
 
+/// Resets and seeds the local stack for cases that need state; one such case at a time.
+pub struct StateGuard<'s> {
+    pub stack: &'s Stack,
+    pub fixtures_dir: PathBuf,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl<'s> StateGuard<'s> {
+    pub fn new(stack: &'s Stack, fixtures_dir: PathBuf) -> Self {
+        Self {
+            stack,
+            fixtures_dir,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Fresh stack, then the case's setup (placeholders relative to the case's clock).
+    pub async fn prepare(&self, case: &Case) -> anyhow::Result<()> {
+        self.stack.reset().await?;
+        if let Some(setup) = &case.fixture.setup {
+            super::state::seed(self.stack, setup, &self.fixtures_dir, case.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", case.file.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The side context of a case run now: its clock (when pinned) is "now".
+fn case_ctx(case: &Case, stack: Option<&Stack>) -> SideCtx {
+    let mut ctx = ctx_now(stack);
+    if let Some(clock) = case.clock() {
+        ctx.at = clock.timestamp();
+    }
+    ctx
+}
+
+/// One answer, on prepared state when the case needs it.
+async fn answer_prepared(
+    runner: &Runner<'_>,
+    case: &Case,
+    state: Option<&StateGuard<'_>>,
+) -> anyhow::Result<Answer> {
+    if case.needs_state() && !runner.is_remote() {
+        let guard = state.ok_or_else(|| {
+            anyhow::anyhow!("{} needs the local stack to seed its state", case.id())
+        })?;
+        guard.prepare(case).await?;
+    }
+    runner.answer(case).await
+}
+
 /// Run the Python side of a case live: two invocations, the first answer and the noise.
 pub async fn python_twice(
     runner: &Runner<'_>,
     case: &Case,
     stack: Option<&Stack>,
+    state: Option<&StateGuard<'_>>,
 ) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
-    let ctx = ctx_now(stack);
-    let first = runner.answer(case).await?;
-    let second = runner.answer(case).await?;
+    let _one_at_a_time = match state {
+        Some(g) if case.needs_state() => Some(g.lock.lock().await),
+        _ => None,
+    };
+    let ctx = case_ctx(case, stack);
+    let first = answer_prepared(runner, case, state).await?;
+    let second = answer_prepared(runner, case, state).await?;
     let noise = noise_between(&first, &second, &ctx);
     Ok((first, noise, ctx))
 }
@@ -257,6 +326,7 @@ pub async fn run_case(
     rust: &Runner<'_>,
     python: &PythonSide<'_>,
     stack: Option<&Stack>,
+    state: Option<&StateGuard<'_>>,
     allow_writes: bool,
 ) -> anyhow::Result<CaseResult> {
     let started = Instant::now();
@@ -280,18 +350,22 @@ pub async fn run_case(
                 None,
                 case.fixture.noise.clone(),
                 SideCtx {
-                    at: meta.at,
+                    at: case.clock().map_or(meta.at, |c| c.timestamp()),
                     vars: meta.vars,
                 },
             )
         }
         PythonSide::Live(runner) => {
-            let (answer, noise, ctx) = python_twice(runner, case, stack).await?;
+            let (answer, noise, ctx) = python_twice(runner, case, stack, state).await?;
             (answer.response, answer.report, noise, ctx)
         }
     };
-    let rust_ctx = ctx_now(stack);
-    let answer = rust.answer(case).await?;
+    let _one_at_a_time = match state {
+        Some(g) if case.needs_state() => Some(g.lock.lock().await),
+        _ => None,
+    };
+    let rust_ctx = case_ctx(case, stack);
+    let answer = answer_prepared(rust, case, state).await?;
     let input = DiffInput {
         function: &case.function,
         case: &case.fixture.name,

@@ -31,6 +31,13 @@ pub struct Fixture {
     /// Environment overrides for this case (applied to both sides).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// State both sides start from (DynamoDB items, S3 objects, Redis keys), seeded into a
+    /// freshly reset stack before each side runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<super::state::Setup>,
+    /// The time the function processes start at (RFC 3339), for date-dependent answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
     /// The recorded Python response; absent until `parity record` has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<RecordedResponse>,
@@ -61,6 +68,9 @@ pub struct Case {
     pub function: String,
     pub file: PathBuf,
     pub fixture: Fixture,
+    /// The function reads or writes shared state: each side runs on a freshly reset, seeded
+    /// stack, one case at a time.
+    pub stateful: bool,
 }
 
 impl Case {
@@ -75,6 +85,38 @@ impl Case {
             file: self.file.display().to_string(),
             message: "no recorded Python response (at $.python); run `manuel-migrate parity record --python-src DIR --yes`".into(),
         })
+    }
+
+    /// The pinned clock, if any (validated when the fixture was loaded).
+    pub fn clock(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.fixture
+            .clock
+            .as_deref()
+            .and_then(|c| super::state::parse_clock(c).ok())
+    }
+
+    /// "Now" for this case: its clock, or the real time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock().unwrap_or_else(chrono::Utc::now)
+    }
+
+    /// Must the stack be reset and seeded before each side runs this case?
+    pub fn needs_state(&self) -> bool {
+        self.stateful || self.fixture.setup.as_ref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// Environment overrides of this case: its `env` plus what pins its clock.
+    pub fn env_overrides(&self) -> Result<BTreeMap<String, String>, FixtureError> {
+        let mut env = self.fixture.env.clone();
+        if let Some(clock) = self.clock() {
+            env.extend(super::state::clock_env(&clock).map_err(|message| {
+                FixtureError::Invalid {
+                    file: self.file.display().to_string(),
+                    message: format!("{message} (at $.clock)"),
+                }
+            })?);
+        }
+        Ok(env)
     }
 
     /// Does this request change state (unsafe against real deployments)?
@@ -113,6 +155,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Fixture, FixtureError> {
     if fixture.name.trim().is_empty() {
         return Err(invalid("`name` is empty (at $.name)".into()));
     }
+    if let Some(clock) = &fixture.clock {
+        super::state::parse_clock(clock).map_err(|m| invalid(format!("{m} (at $.clock)")))?;
+    }
+    if let Some(setup) = &fixture.setup {
+        let fixtures_dir = file
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or_else(|| Path::new("."));
+        super::state::validate(setup, fixtures_dir).map_err(|e| invalid(e.to_string()))?;
+    }
     if !fixture.event.is_object() && !fixture.event.is_array() && fixture.notes.is_none() {
         // Non-object events are legal (direct invokes) but must say why they exist.
         return Err(invalid(
@@ -147,6 +199,7 @@ pub fn load_file(function: &str, file: &Path) -> Result<Case, FixtureError> {
         function: function.to_owned(),
         file: file.to_path_buf(),
         fixture,
+        stateful: false,
     })
 }
 
@@ -238,6 +291,27 @@ mod tests {
     }
 
     #[test]
+    fn bad_clock_and_bad_seed_are_located() {
+        let err = parse(
+            Path::new("f/x.json"),
+            r#"{"name": "x", "event": {}, "clock": "yesterday"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("(at $.clock)"), "{err}");
+        let err = parse(
+            Path::new("f/x.json"),
+            r#"{"name": "x", "event": {}, "setup": {"dynamodb": [{"table": "t", "item": {"n": {"N": 1}}}]}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("$.setup.dynamodb[0].item.n: `N` takes a string"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn write_methods_are_detected() {
         let case = Case {
             function: "f".into(),
@@ -247,6 +321,7 @@ mod tests {
                 r#"{"name": "x", "event": {"httpMethod": "DELETE"}}"#,
             )
             .unwrap(),
+            stateful: false,
         };
         assert!(case.writes());
     }

@@ -7,3 +7,4 @@ pub mod fixture;
 pub mod image;
 pub mod report;
 pub mod rules;
+pub mod state;

@@ -5,6 +5,7 @@
 //! so that `stack down` stops exactly those processes, even after the CLI crashed. Commands that
 //! need a stack (`invoke`, `parity`) use a running one, or start a private one that dies with them.
 
+pub mod bedrock;
 pub mod moto;
 mod services;
 
@@ -51,7 +52,43 @@ pub struct ServiceInfo {
 pub struct StackInfo {
     pub redis: ServiceInfo,
     pub moto: ServiceInfo,
+    /// The Bedrock replay service (absent in stacks recorded by older versions).
+    #[serde(default)]
+    pub bedrock: Option<ServiceInfo>,
     pub started_at: String,
+}
+
+impl StackInfo {
+    pub fn services(&self) -> Vec<&ServiceInfo> {
+        let mut v = vec![&self.redis, &self.moto];
+        v.extend(self.bedrock.as_ref());
+        v
+    }
+}
+
+/// The manuel-migrate binary itself (the Bedrock replay runs as `manuel-migrate stack
+/// bedrock-replay`). Test binaries live in `target/<profile>/deps/`, next to which cargo puts
+/// the binary.
+pub fn self_binary() -> Result<PathBuf, StackError> {
+    let exe = std::env::current_exe().map_err(|e| StackError::Io(format!("current exe: {e}")))?;
+    if exe
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("manuel-migrate"))
+    {
+        return Ok(exe);
+    }
+    let mut dir = exe.parent();
+    while let Some(d) = dir {
+        let candidate = d.join("manuel-migrate");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(StackError::MissingTool {
+        what: "manuel-migrate binary (for the Bedrock replay)",
+        path: exe.display().to_string(),
+    })
 }
 
 /// A stack in use by this process. An owned (private) stack is stopped when dropped.
@@ -67,8 +104,9 @@ pub struct Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         if self.owned {
-            services::stop(&self.info.redis);
-            services::stop(&self.info.moto);
+            for svc in self.info.services() {
+                services::stop(svc);
+            }
             let _ = std::fs::remove_dir_all(&self.run_dir);
         }
     }
@@ -87,6 +125,7 @@ fn state_file(run_dir: &Path) -> PathBuf {
 pub struct Ports {
     pub redis: Option<u16>,
     pub moto: Option<u16>,
+    pub bedrock: Option<u16>,
 }
 
 impl Stack {
@@ -109,8 +148,11 @@ impl Stack {
                 path: moto_bin.display().to_string(),
             });
         }
-        let redis_port = services::choose_port(ports.redis, "redis")?;
-        let moto_port = services::choose_port(ports.moto, "moto")?;
+        let [redis_port, moto_port, bedrock_port] = services::choose_ports([
+            (ports.redis, "redis"),
+            (ports.moto, "moto"),
+            (ports.bedrock, "bedrock"),
+        ])?;
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
 
@@ -154,11 +196,43 @@ impl Stack {
                 return Err(e);
             }
         };
+        let replay_args = [
+            "stack".to_string(),
+            "bedrock-replay".into(),
+            "--dir".into(),
+            project.fixtures_dir().join("bedrock").display().to_string(),
+            "--misses".into(),
+            project
+                .state_dir()
+                .join("bedrock-misses")
+                .display()
+                .to_string(),
+            "--port".into(),
+            bedrock_port.to_string(),
+        ];
+        let bedrock = match self_binary().and_then(|bin| {
+            services::spawn(
+                "bedrock",
+                &bin,
+                &replay_args,
+                bedrock_port,
+                &run_dir,
+                detached,
+            )
+        }) {
+            Ok(b) => b,
+            Err(e) => {
+                services::stop(&redis);
+                services::stop(&moto);
+                return Err(e);
+            }
+        };
         let p = &project.config.project;
         let stack = Stack {
             info: StackInfo {
                 redis,
                 moto,
+                bedrock: Some(bedrock),
                 started_at: chrono::Utc::now().to_rfc3339(),
             },
             owned: true,
@@ -170,6 +244,9 @@ impl Stack {
         // From here on, dropping `stack` on an error stops both services.
         services::wait_redis(&stack.info.redis, Duration::from_secs(15)).await?;
         services::wait_moto(&stack.info.moto, Duration::from_secs(30)).await?;
+        if let Some(b) = &stack.info.bedrock {
+            services::wait_bedrock(b, Duration::from_secs(15)).await?;
+        }
         stack.provision().await?;
         let mut stack = stack;
         if detached {
@@ -186,7 +263,7 @@ impl Stack {
         let run_dir = shared_run_dir(project);
         let text = std::fs::read(state_file(&run_dir)).ok()?;
         let info: StackInfo = serde_json::from_slice(&text).ok()?;
-        if !services::alive(&info.redis) || !services::alive(&info.moto) {
+        if !info.services().into_iter().all(services::alive) {
             return None;
         }
         let p = &project.config.project;
@@ -251,16 +328,24 @@ impl Stack {
         ])
     }
 
-    /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto.
+    /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto,
+    /// and its Bedrock clients at the replay service.
     pub fn aws_env(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut env = BTreeMap::from([
             ("AWS_ENDPOINT_URL".into(), self.moto_url()),
             ("AWS_REGION".into(), self.region.clone()),
             ("AWS_DEFAULT_REGION".into(), self.region.clone()),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
             ("AWS_SESSION_TOKEN".into(), "testing".into()),
-        ])
+        ]);
+        if let Some(b) = &self.info.bedrock {
+            let url = format!("http://127.0.0.1:{}", b.port);
+            for service in ["BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "BEDROCK_AGENT"] {
+                env.insert(format!("AWS_ENDPOINT_URL_{service}"), url.clone());
+            }
+        }
+        env
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
@@ -363,6 +448,11 @@ impl Stack {
         self.provision().await
     }
 
+    /// One Redis command against the stack's server; the first reply line.
+    pub async fn redis_command(&self, args: &[&str]) -> Result<String, String> {
+        services::redis_command(self.info.redis.port, args).await
+    }
+
     /// Health of each service: (name, pid, port, alive, healthy detail).
     pub async fn health(info: &StackInfo) -> Vec<(ServiceInfo, bool, String)> {
         let mut out = Vec::new();
@@ -379,6 +469,14 @@ impl Stack {
             Err(e) => format!("unhealthy: {e}"),
         };
         out.push((info.moto.clone(), m_alive, m));
+        if let Some(b) = &info.bedrock {
+            let alive = services::alive(b);
+            let h = match services::bedrock_ready(b.port).await {
+                Ok(()) => "healthy".to_string(),
+                Err(e) => format!("unhealthy: {e}"),
+            };
+            out.push((b.clone(), alive, h));
+        }
         out
     }
 }
@@ -393,7 +491,7 @@ pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {
     let info: StackInfo = serde_json::from_slice(&text)
         .map_err(|e| StackError::Io(format!("{}: {e}", file.display())))?;
     let mut stopped = Vec::new();
-    for svc in [&info.redis, &info.moto] {
+    for svc in info.services() {
         if services::alive(svc) {
             services::stop(svc);
             stopped.push(svc.clone());

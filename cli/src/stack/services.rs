@@ -20,6 +20,32 @@ pub fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// Ports for several services at once: the free ones picked by the OS are held until all are
+/// chosen, so two services never get the same port.
+pub fn choose_ports<const N: usize>(
+    wanted: [(Option<u16>, &'static str); N],
+) -> Result<[u16; N], StackError> {
+    let mut held = Vec::new();
+    let mut out = [0u16; N];
+    for (i, (port, service)) in wanted.into_iter().enumerate() {
+        out[i] = match port {
+            Some(_) => choose_port(port, service)?,
+            None => {
+                let l = std::net::TcpListener::bind(("127.0.0.1", 0))
+                    .map_err(|e| StackError::Io(format!("no free port for {service}: {e}")))?;
+                let p = l
+                    .local_addr()
+                    .map_err(|e| StackError::Io(format!("no free port for {service}: {e}")))?
+                    .port();
+                held.push(l);
+                p
+            }
+        };
+    }
+    drop(held);
+    Ok(out)
+}
+
 pub fn choose_port(wanted: Option<u16>, service: &'static str) -> Result<u16, StackError> {
     match wanted {
         Some(port) if port_is_free(port) => Ok(port),
@@ -82,6 +108,7 @@ pub fn alive(svc: &ServiceInfo) -> bool {
     let expect = match svc.name.as_str() {
         "redis" => "redis-server",
         "moto" => "moto_server",
+        "bedrock" => "bedrock-replay",
         other => other,
     };
     let state = std::fs::read_to_string(format!("/proc/{}/stat", svc.pid)).unwrap_or_default();
@@ -191,12 +218,28 @@ pub async fn wait_moto(svc: &ServiceInfo, limit: Duration) -> Result<(), StackEr
 }
 
 pub async fn moto_ready(port: u16) -> Result<(), String> {
-    let url = format!("http://127.0.0.1:{port}/moto-api/data.json");
+    http_ready(&format!("http://127.0.0.1:{port}/moto-api/data.json")).await
+}
+
+pub async fn wait_bedrock(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+    let port = svc.port;
+    wait_until(svc, "bedrock", limit, || async move {
+        bedrock_ready(port).await
+    })
+    .await
+}
+
+pub async fn bedrock_ready(port: u16) -> Result<(), String> {
+    http_ready(&format!("http://127.0.0.1:{port}/__replay/health")).await
+}
+
+/// A GET that answers 2xx within 2 s.
+async fn http_ready(url: &str) -> Result<(), String> {
     let resp = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
         .map_err(|e| e.to_string())?
-        .get(&url)
+        .get(url)
         .send()
         .await
         .map_err(|e| e.to_string())?;

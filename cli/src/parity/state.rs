@@ -1,0 +1,420 @@
+//! What a case needs around it: the state it starts from (`setup`: DynamoDB items, S3 objects,
+//! Redis keys) and the time it runs at (`clock`).
+//!
+//! A case that touches shared state runs each side on a freshly reset stack seeded the same way,
+//! so both sides start from identical state and neither sees what the other wrote. A pinned clock
+//! (`"clock": "2026-11-15T12:00:00Z"`) makes date-dependent answers (usage history, "today's"
+//! counters) reproducible: the function processes run under libfaketime, which both a Python
+//! interpreter and a Rust binary (glibc `clock_gettime`) obey, so recordings made on one day
+//! compare exactly on any other.
+
+use crate::stack::Stack;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `setup` of a fixture: state both sides start from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamodb: Vec<DynamoSeed>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub s3: Vec<S3Seed>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redis: Vec<RedisSeed>,
+}
+
+impl Setup {
+    pub fn is_empty(&self) -> bool {
+        self.dynamodb.is_empty() && self.s3.is_empty() && self.redis.is_empty()
+    }
+}
+
+/// One DynamoDB item in the wire format (`{"user_id": {"S": "u1"}, "daily_count": {"N": "3"}}`),
+/// so that the types (N vs S) are stated, not guessed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoSeed {
+    pub table: String,
+    pub item: BTreeMap<String, Value>,
+}
+
+/// One S3 object. The body is text (`body`), base64 (`body_base64`) or a file relative to
+/// `parity-fixtures/` (`body_file`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Seed {
+    pub bucket: String,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One Redis string key; a JSON `value` that is not a string is stored as Python's
+/// `json.dumps` of it (what the handlers write).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSeed {
+    pub key: String,
+    pub value: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{at}: {message}")]
+    Invalid { at: String, message: String },
+    #[error("seeding {at}: {message}")]
+    Seed { at: String, message: String },
+}
+
+/// Parse the `clock` of a fixture (RFC 3339, e.g. `2026-11-15T12:00:00Z`).
+pub fn parse_clock(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("'{text}' is not an RFC 3339 time ({e})"))
+}
+
+/// The libfaketime library installed by scripts/setup.sh, if present.
+pub fn faketime_library() -> Option<PathBuf> {
+    let candidates = [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ];
+    candidates.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// Environment that starts a function process at `clock` (time then advances normally).
+/// Monotonic clocks are left alone so that timeouts and timers keep working.
+pub fn clock_env(clock: &DateTime<Utc>) -> Result<BTreeMap<String, String>, String> {
+    let lib = faketime_library().ok_or_else(|| {
+        "a pinned `clock` needs libfaketime (run scripts/setup.sh, which installs it)".to_string()
+    })?;
+    Ok(BTreeMap::from([
+        ("LD_PRELOAD".into(), lib.display().to_string()),
+        (
+            "FAKETIME".into(),
+            format!("@{}", clock.format("%Y-%m-%d %H:%M:%S")),
+        ),
+        ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+        ("FAKETIME_DONT_RESET".into(), "1".into()),
+    ]))
+}
+
+/// Expand `{placeholders}`: the stack's variables, and times relative to `now` (the case's
+/// clock, or the real time): `{date}`, `{date-3}` (YYYY-MM-DD, days), `{month}` (YYYY-MM),
+/// `{epoch}`, `{epoch+60}` (seconds), `{iso}`, `{iso-3600}` (Python `isoformat()`, seconds).
+pub fn expand(text: &str, vars: &BTreeMap<String, String>, now: DateTime<Utc>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('}') else {
+            out.push('{');
+            rest = after;
+            continue;
+        };
+        let name = &after[..end];
+        match vars.get(name).cloned().or_else(|| time_var(name, now)) {
+            Some(v) => {
+                out.push_str(&v);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn time_var(name: &str, now: DateTime<Utc>) -> Option<String> {
+    let (base, offset) = match name.find(['+', '-']) {
+        Some(i) => (&name[..i], name[i..].parse::<i64>().ok()?),
+        None => (name, 0),
+    };
+    Some(match base {
+        "date" => (now + Duration::days(offset))
+            .format("%Y-%m-%d")
+            .to_string(),
+        "month" if offset == 0 => now.format("%Y-%m").to_string(),
+        "epoch" => (now.timestamp() + offset).to_string(),
+        "iso" => isoformat(now + Duration::seconds(offset)),
+        _ => return None,
+    })
+}
+
+/// Python's `datetime.isoformat()` of a naive UTC time: microseconds only when non-zero.
+pub fn isoformat(t: DateTime<Utc>) -> String {
+    if t.timestamp_subsec_micros() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    }
+}
+
+/// Expand placeholders in every string of a JSON value (keys included).
+pub fn expand_value(v: &Value, vars: &BTreeMap<String, String>, now: DateTime<Utc>) -> Value {
+    match v {
+        Value::String(s) => Value::String(expand(s, vars, now)),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|x| expand_value(x, vars, now)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| (expand(k, vars, now), expand_value(x, vars, now)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Convert one attribute in DynamoDB JSON (`{"N": "3"}`) to the SDK's type.
+pub fn attribute(
+    v: &Value,
+    at: &str,
+) -> Result<aws_sdk_dynamodb::types::AttributeValue, StateError> {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let bad = |message: String| StateError::Invalid {
+        at: at.to_owned(),
+        message,
+    };
+    let obj = v.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
+        bad("an attribute is an object with one type key, e.g. {\"S\": \"x\"}".into())
+    })?;
+    let (ty, inner) = obj.iter().next().expect("one entry");
+    let string = |x: &Value| {
+        x.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("`{ty}` takes a string")))
+    };
+    let strings = |x: &Value| -> Result<Vec<String>, StateError> {
+        x.as_array()
+            .ok_or_else(|| bad(format!("`{ty}` takes a list of strings")))?
+            .iter()
+            .map(string)
+            .collect()
+    };
+    Ok(match ty.as_str() {
+        "S" => A::S(string(inner)?),
+        "N" => A::N(string(inner)?),
+        "BOOL" => A::Bool(
+            inner
+                .as_bool()
+                .ok_or_else(|| bad("`BOOL` takes true or false".into()))?,
+        ),
+        "NULL" => A::Null(true),
+        "SS" => A::Ss(strings(inner)?),
+        "NS" => A::Ns(strings(inner)?),
+        "L" => A::L(
+            inner
+                .as_array()
+                .ok_or_else(|| bad("`L` takes a list".into()))?
+                .iter()
+                .enumerate()
+                .map(|(i, x)| attribute(x, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        "M" => A::M(
+            inner
+                .as_object()
+                .ok_or_else(|| bad("`M` takes an object".into()))?
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), attribute(x, &format!("{at}.{k}"))?)))
+                .collect::<Result<_, StateError>>()?,
+        ),
+        other => {
+            return Err(bad(format!(
+                "unknown attribute type `{other}` (S, N, BOOL, NULL, SS, NS, L, M)"
+            )))
+        }
+    })
+}
+
+/// Check a setup without touching any service (fixture loading calls this).
+pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
+    for (i, d) in setup.dynamodb.iter().enumerate() {
+        for (k, v) in &d.item {
+            attribute(v, &format!("$.setup.dynamodb[{i}].item.{k}"))?;
+        }
+    }
+    for (i, s) in setup.s3.iter().enumerate() {
+        let at = format!("$.setup.s3[{i}]");
+        let n = [
+            s.body.is_some(),
+            s.body_base64.is_some(),
+            s.body_file.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if n > 1 {
+            return Err(StateError::Invalid {
+                at,
+                message: "give one of `body`, `body_base64`, `body_file`".into(),
+            });
+        }
+        s3_body(s, fixtures_dir, &at)?;
+    }
+    Ok(())
+}
+
+fn s3_body(s: &S3Seed, fixtures_dir: &Path, at: &str) -> Result<Vec<u8>, StateError> {
+    use base64::Engine;
+    if let Some(b) = &s.body {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Some(b) = &s.body_base64 {
+        return base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|e| StateError::Invalid {
+                at: format!("{at}.body_base64"),
+                message: e.to_string(),
+            });
+    }
+    if let Some(f) = &s.body_file {
+        let path = fixtures_dir.join(f);
+        return std::fs::read(&path).map_err(|e| StateError::Invalid {
+            at: format!("{at}.body_file"),
+            message: format!("{}: {e}", path.display()),
+        });
+    }
+    Ok(Vec::new())
+}
+
+/// Put the setup's state into the stack (after a reset).
+pub async fn seed(
+    stack: &Stack,
+    setup: &Setup,
+    fixtures_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
+    if setup.is_empty() {
+        return Ok(());
+    }
+    let vars = stack.vars();
+    let x = |s: &str| expand(s, &vars, now);
+    let conf = stack.sdk_config().await;
+    let fail = |at: String, e: &dyn std::error::Error| StateError::Seed {
+        at,
+        message: crate::stack::aws_message(&e),
+    };
+    if !setup.dynamodb.is_empty() {
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        for (i, d) in setup.dynamodb.iter().enumerate() {
+            let at = format!("$.setup.dynamodb[{i}]");
+            let mut req = ddb.put_item().table_name(x(&d.table));
+            for (k, v) in &d.item {
+                let v = expand_value(v, &vars, now);
+                req = req.item(x(k), attribute(&v, &format!("{at}.item.{k}"))?);
+            }
+            req.send().await.map_err(|e| fail(at, &e))?;
+        }
+    }
+    if !setup.s3.is_empty() {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        for (i, s) in setup.s3.iter().enumerate() {
+            let at = format!("$.setup.s3[{i}]");
+            let body = s3_body(s, fixtures_dir, &at)?;
+            let mut req = s3
+                .put_object()
+                .bucket(x(&s.bucket))
+                .key(x(&s.key))
+                .body(body.into());
+            if let Some(ct) = &s.content_type {
+                req = req.content_type(ct);
+            }
+            for (k, v) in &s.metadata {
+                req = req.metadata(k, x(v));
+            }
+            req.send().await.map_err(|e| fail(at, &e))?;
+        }
+    }
+    for (i, r) in setup.redis.iter().enumerate() {
+        let at = format!("$.setup.redis[{i}]");
+        let value = match expand_value(&r.value, &vars, now) {
+            Value::String(s) => s,
+            other => manuel_shared::pyjson::dumps(&other),
+        };
+        let key = x(&r.key);
+        let ttl = r.ttl.map(|t| t.to_string());
+        let mut args = vec!["SET", key.as_str(), value.as_str()];
+        if let Some(t) = &ttl {
+            args.extend(["EX", t.as_str()]);
+        }
+        stack
+            .redis_command(&args)
+            .await
+            .map_err(|message| StateError::Seed { at, message })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        parse_clock("2026-03-01T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn time_placeholders_are_relative_to_the_clock() {
+        let vars = BTreeMap::from([("usage_table".to_string(), "t".to_string())]);
+        assert_eq!(expand("{usage_table}/{date}", &vars, at()), "t/2026-03-01");
+        assert_eq!(expand("{date-1}", &vars, at()), "2026-02-28");
+        assert_eq!(expand("{month}", &vars, at()), "2026-03");
+        assert_eq!(expand("{epoch+5}", &vars, at()), "1772359205");
+        assert_eq!(expand("{iso-1}", &vars, at()), "2026-03-01T09:59:59");
+        assert_eq!(expand("{nope}{", &vars, at()), "{nope}{");
+    }
+
+    #[test]
+    fn attributes_keep_their_types_and_locate_errors() {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        let v: Value = serde_json::json!({"M": {"q": {"N": "2"}, "l": {"L": [{"S": "x"}]}}});
+        let a = attribute(&v, "$.x").unwrap();
+        let m = a.as_m().unwrap();
+        assert_eq!(m["q"], A::N("2".into()));
+        let err = attribute(&serde_json::json!({"N": 3}), "$.setup.dynamodb[0].item.n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "$.setup.dynamodb[0].item.n: `N` takes a string");
+        let err = attribute(&serde_json::json!({"X": "1"}), "$.a")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown attribute type `X`"), "{err}");
+    }
+
+    #[test]
+    fn clock_env_starts_processes_at_the_clock() {
+        if faketime_library().is_none() {
+            // setup.sh installs libfaketime; without it a clock is an input error (tested below).
+            assert!(clock_env(&at()).unwrap_err().contains("libfaketime"));
+            return;
+        }
+        let env = clock_env(&at()).unwrap();
+        assert_eq!(env["FAKETIME"], "@2026-03-01 10:00:00");
+        assert!(env["LD_PRELOAD"].ends_with("libfaketime.so.1"));
+    }
+}

@@ -1,0 +1,252 @@
+//! The audio path: upload the recording to the audio bucket, run an Amazon Transcribe job,
+//! poll it (6 × 4 s), fetch the transcript, clean up. Any failure gives an empty transcript
+//! (the handler then answers 400 "Failed to transcribe audio"), as in Python.
+//!
+//! Locally this runs against moto up to the transcript download: moto completes the job but
+//! points at a transcript on amazonaws.com, which cannot be fetched here, so both sides end in
+//! the failure path (see the `audio-*` fixtures' notes).
+
+use crate::Clients;
+use manuel_shared::pyvalue::PyValue;
+use std::time::Duration;
+
+/// Python's `base64.b64decode(s)` (non-validating): characters outside the alphabet are
+/// skipped, decoding stops once a quantum is complete with padding, and a dangling partial
+/// quantum is an error.
+pub fn b64decode_lenient(s: &str) -> Result<Vec<u8>, String> {
+    if !s.is_ascii() {
+        return Err("string argument should contain only ASCII characters".into());
+    }
+    fn value(c: u8) -> Option<u8> {
+        match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut quad, mut pads, mut left) = (0u8, 0u8, 0u8);
+    for &c in s.as_bytes() {
+        if c == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return Ok(out);
+                }
+            }
+            continue;
+        }
+        let Some(v) = value(c) else { continue };
+        pads = 0;
+        match quad {
+            0 => {
+                quad = 1;
+                left = v;
+            }
+            1 => {
+                quad = 2;
+                out.push((left << 2) | (v >> 4));
+                left = v & 0x0f;
+            }
+            2 => {
+                quad = 3;
+                out.push((left << 4) | (v >> 2));
+                left = v & 0x03;
+            }
+            _ => {
+                quad = 0;
+                out.push((left << 6) | v);
+                left = 0;
+            }
+        }
+    }
+    match quad {
+        0 => Ok(out),
+        1 => Err("Invalid base64-encoded string".into()),
+        _ => Err("Incorrect padding".into()),
+    }
+}
+
+/// Media format from the content type, as the handler picks it.
+pub fn media_format(content_type: &str) -> &'static str {
+    let ct = content_type.to_lowercase();
+    if ct.contains("wav") {
+        "wav"
+    } else if ct.contains("mp3") {
+        "mp3"
+    } else if ct.contains("mp4") || ct.contains("m4a") {
+        "mp4"
+    } else if ct.contains("flac") {
+        "flac"
+    } else {
+        "wav"
+    }
+}
+
+/// Transcribe the base64 audio; "" on any failure.
+pub async fn transcribe(
+    c: &Clients,
+    bucket: &str,
+    file_data: &PyValue,
+    content_type: &PyValue,
+) -> String {
+    let job_name = format!("transcribe-{}", uuid::Uuid::new_v4());
+    let audio_key = format!("temp-audio/{job_name}.wav");
+    match run(c, bucket, &job_name, &audio_key, file_data, content_type).await {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::warn!("Transcription error: {e}");
+            if let Err(e) =
+                c.s3.delete_object()
+                    .bucket(bucket)
+                    .key(&audio_key)
+                    .send()
+                    .await
+            {
+                tracing::warn!("Failed to cleanup audio file: {e}");
+            }
+            if let Err(e) = c
+                .transcribe
+                .delete_transcription_job()
+                .transcription_job_name(&job_name)
+                .send()
+                .await
+            {
+                tracing::warn!("Failed to cleanup transcription job: {e}");
+            }
+            String::new()
+        }
+    }
+}
+
+async fn run(
+    c: &Clients,
+    bucket: &str,
+    job_name: &str,
+    audio_key: &str,
+    file_data: &PyValue,
+    content_type: &PyValue,
+) -> Result<String, String> {
+    use aws_sdk_transcribe::types::{LanguageCode, Media, MediaFormat, TranscriptionJobStatus};
+    let data = match file_data {
+        PyValue::Str(s) => s.to_str().map_err(|e| e.to_string())?,
+        other => {
+            return Err(format!(
+                "argument should be a bytes-like object or ASCII string, not '{}'",
+                other.type_name()
+            ))
+        }
+    };
+    let audio = b64decode_lenient(data)?;
+    // boto3 validates ContentType as a string before sending.
+    let content_type = match content_type {
+        PyValue::Str(s) => s.to_str().map_err(|e| e.to_string())?.to_owned(),
+        other => {
+            return Err(format!(
+                "Invalid type for parameter ContentType: {}",
+                other.type_name()
+            ))
+        }
+    };
+    c.s3.put_object()
+        .bucket(bucket)
+        .key(audio_key)
+        .body(audio.into())
+        .content_type(&content_type)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    c.transcribe
+        .start_transcription_job()
+        .transcription_job_name(job_name)
+        .media(
+            Media::builder()
+                .media_file_uri(format!("s3://{bucket}/{audio_key}"))
+                .build(),
+        )
+        .media_format(MediaFormat::from(media_format(&content_type)))
+        .language_code(LanguageCode::EnUs)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    for _ in 0..6 {
+        let job = c
+            .transcribe
+            .get_transcription_job()
+            .transcription_job_name(job_name)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let job = job
+            .transcription_job()
+            .ok_or("no TranscriptionJob in the answer")?;
+        match job.transcription_job_status() {
+            Some(TranscriptionJobStatus::Completed) => {
+                let uri = job
+                    .transcript()
+                    .and_then(|t| t.transcript_file_uri())
+                    .ok_or("'TranscriptFileUri'")?;
+                let doc: serde_json::Value = reqwest::get(uri)
+                    .await
+                    .map_err(|e| format!("<urlopen error {e}>"))?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let text = doc["results"]["transcripts"][0]["transcript"]
+                    .as_str()
+                    .ok_or("no transcript in the result")?
+                    .to_owned();
+                let _ =
+                    c.s3.delete_object()
+                        .bucket(bucket)
+                        .key(audio_key)
+                        .send()
+                        .await;
+                let _ = c
+                    .transcribe
+                    .delete_transcription_job()
+                    .transcription_job_name(job_name)
+                    .send()
+                    .await;
+                return Ok(text);
+            }
+            Some(TranscriptionJobStatus::Failed) => {
+                return Err(format!(
+                    "Transcription failed: {}",
+                    job.failure_reason().unwrap_or("Unknown error")
+                ))
+            }
+            _ => tokio::time::sleep(Duration::from_secs(4)).await,
+        }
+    }
+    Err("Transcription timeout - please try with a shorter audio clip".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_is_as_lenient_as_python() {
+        assert_eq!(b64decode_lenient("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(b64decode_lenient("aGVs bG8=!!").unwrap(), b"hello");
+        assert_eq!(b64decode_lenient("aGVsbG8=trailing").unwrap(), b"hello");
+        assert_eq!(
+            b64decode_lenient("aGVsbG8").unwrap_err(),
+            "Incorrect padding"
+        );
+        assert!(b64decode_lenient("a").is_err());
+        assert!(b64decode_lenient("é").is_err());
+        assert_eq!(b64decode_lenient("").unwrap(), b"");
+    }
+
+    #[test]
+    fn media_formats() {
+        assert_eq!(media_format("audio/MP3"), "mp3");
+        assert_eq!(media_format("audio/x-m4a"), "mp4");
+        assert_eq!(media_format("audio/ogg"), "wav");
+    }
+}

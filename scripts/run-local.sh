@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the local stack: start redis + moto, run the health function through the
+# The main job on the local stack: start redis, moto and the Bedrock replay, run health and query through the
 # Runtime API (Rust, and the real Python handler when a Manuel checkout is given), check parity,
 # stop the stack.
 #
@@ -18,6 +18,7 @@ fi
 trap '"$mm" stack down' EXIT
 "$mm" stack status
 "$mm" invoke --function health --event parity-fixtures/health/get-health.json
+"$mm" invoke --function query --event parity-fixtures/query/simple-question.json
 if [ -n "$py_src" ]; then
   "$mm" invoke --function health --event parity-fixtures/health/get-health.json --python-src "$py_src"
   "$mm" parity --python-src "$py_src"

@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            install + debug build of the workspace + release function binaries
 #   SKIP_BUILD=1 scripts/setup.sh   install only
+#   SKIP_RELEASE=1 scripts/setup.sh debug build only (what CI uses: the tests run debug binaries)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -58,8 +59,12 @@ fi
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "building the workspace"
   cargo build --workspace --all-targets --quiet
-  fns=$(for d in functions/*/; do printf ' -p %s' "$(basename "$d")"; done)
-  # shellcheck disable=SC2086
-  cargo build --release --quiet $fns
+  # Release binaries of the functions (bench, run-local); the tests use the debug ones, so CI
+  # skips this with SKIP_RELEASE=1.
+  if [ "${SKIP_RELEASE:-0}" != 1 ]; then
+    fns=$(for d in functions/*/; do printf ' -p %s' "$(basename "$d")"; done)
+    # shellcheck disable=SC2086
+    cargo build --release --quiet $fns
+  fi
 fi
 say "ready: $root"

@@ -51,12 +51,17 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let all = fixture::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
     let t = &args.targets;
     let remote = t.remote();
-    let cases: Vec<Case> = all
+    let mut cases: Vec<Case> = all
         .into_iter()
         .filter(|c| t.allow_writes || !c.writes())
         // Deployed targets cannot take per-case environment; locally both sides can.
         .filter(|c| !remote || c.fixture.env.is_empty())
         .collect();
+    // Timing does not depend on the date, and libfaketime would add its own cost to every
+    // clock read: bench runs at the real time.
+    for c in &mut cases {
+        c.fixture.clock = None;
+    }
     if cases.is_empty() {
         anyhow::bail!(
             "no read-only fixtures for function '{}' in {} (use --allow-writes to include writes)",
@@ -81,6 +86,19 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     } else {
         None
     };
+    // The cases' seeded state, once: a fresh stack holding every case's setup.
+    if let Some(stack) = stack.as_ref().filter(|_| !remote) {
+        if cases.iter().any(|c| c.fixture.setup.is_some()) {
+            stack.reset().await?;
+            for c in &cases {
+                if let Some(setup) = &c.fixture.setup {
+                    crate::parity::state::seed(stack, setup, &project.fixtures_dir(), c.now())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", c.file.display()))?;
+                }
+            }
+        }
+    }
     let mut sides: Vec<SideSetup> = Vec::new();
     if t.python_live() {
         let at = t.python_where();

@@ -39,7 +39,8 @@ impl Setup {
 #[serde(deny_unknown_fields)]
 pub struct DynamoSeed {
     pub table: String,
-    pub item: BTreeMap<String, Value>,
+    /// Attributes in the order written (kept when `parity record` saves the fixture).
+    pub item: serde_json::Map<String, Value>,
 }
 
 /// One S3 object. The body is text (`body`), base64 (`body_base64`) or a file relative to
@@ -57,8 +58,8 @@ pub struct S3Seed {
     pub body_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub metadata: serde_json::Map<String, Value>,
 }
 
 /// One Redis string key; a JSON `value` that is not a string is stored as Python's
@@ -270,6 +271,12 @@ pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
                 message: "give one of `body`, `body_base64`, `body_file`".into(),
             });
         }
+        if let Some((k, _)) = s.metadata.iter().find(|(_, v)| !v.is_string()) {
+            return Err(StateError::Invalid {
+                at: format!("{at}.metadata.{k}"),
+                message: "metadata values are strings".into(),
+            });
+        }
         s3_body(s, fixtures_dir, &at)?;
     }
     Ok(())
@@ -345,6 +352,10 @@ pub async fn seed(
                 req = req.content_type(ct);
             }
             for (k, v) in &s.metadata {
+                let v = v.as_str().ok_or_else(|| StateError::Invalid {
+                    at: format!("{at}.metadata.{k}"),
+                    message: "metadata values are strings".into(),
+                })?;
                 req = req.metadata(k, x(v));
             }
             req.send().await.map_err(|e| fail(at, &e))?;

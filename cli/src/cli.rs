@@ -91,6 +91,13 @@ pub enum FunctionsAction {
         #[arg(long, value_name = "FILE")]
         zip: Option<PathBuf>,
     },
+    /// Generate template-hybrid.yaml (Python functions as deployed, Rust ports on /rust test
+    /// routes) from manuel-migrate.toml and template-rust.yaml.
+    HybridTemplate {
+        /// Write nothing; exit 1 when the committed file differs from what would be generated.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -276,6 +283,11 @@ pub struct ParityRunArgs {
     /// Folder for the reports (default: reports/ of the project).
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
+    /// Cross-read: every stateful case runs twice on one state, written by one side and read
+    /// by the other (Python→Rust and Rust→Python), compared with Python→Python. Needs
+    /// --python-src and the local Rust side.
+    #[arg(long)]
+    pub cross: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod deploy;
 pub mod fsutil;
+pub mod hybrid;
 pub mod package;
 pub mod parity;
 pub mod runtime_api;

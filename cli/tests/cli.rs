@@ -576,3 +576,93 @@ fn bench_bad_inputs() {
     ]);
     assert_input_error(&o, &["--region", "mars-1"]);
 }
+
+/// Rewrite one recorded fixture of the temp project.
+fn edit_fixture(
+    p: &TempProject,
+    function: &str,
+    case: &str,
+    f: impl FnOnce(&mut serde_json::Value),
+) {
+    let file = p
+        .path()
+        .join(format!("parity-fixtures/{function}/{case}.json"));
+    let mut fx: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    f(&mut fx);
+    std::fs::write(&file, serde_json::to_vec_pretty(&fx).unwrap()).unwrap();
+}
+
+#[test]
+fn state_differences_fail_the_gate_and_name_the_state_path() {
+    let p = TempProject::new();
+    let reports = p.path().join("out");
+    let r = reports.to_str().unwrap();
+    let run = |case: &str| {
+        p.run(&[
+            "parity",
+            "--function",
+            "query",
+            "--case",
+            case,
+            "--profile",
+            "debug",
+            "--reports",
+            r,
+        ])
+    };
+    // As recorded: the response and what the handler wrote both match.
+    let o = run("usage-counted");
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+
+    // Had Python stored the counter as a string, Rust's number would be a type difference.
+    edit_fixture(&p, "query", "usage-counted", |fx| {
+        fx["state"]["dynamodb"]["user_id=user-1,date=2026-11-15"]["daily_count"] = "4".into();
+    });
+    let o = run("usage-counted");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(
+        md.contains("`$state.dynamodb[user_id=user-1,date=2026-11-15].daily_count` Type"),
+        "{md}"
+    );
+
+    // A cache entry under another key: missing on one side, extra on the other.
+    edit_fixture(&p, "query", "cache-miss", |fx| {
+        let redis = fx["state"]["redis"].as_object_mut().unwrap();
+        let (key, entry) = redis
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unwrap();
+        redis.remove(&key);
+        redis.insert(key.replace("query:", "q:"), entry);
+    });
+    let o = run("cache-miss");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(md.contains("`$state.redis[q:user-1:"), "{md}");
+    assert!(md.contains("`$state.redis[query:user-1:"), "{md}");
+    let xml = std::fs::read_to_string(reports.join("parity-latest.xml")).unwrap();
+    assert!(xml.contains("$state.redis[query:user-1:"), "{xml}");
+
+    // A case without side effects says so for both sides.
+    let o = run("invalid-json");
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(
+        md.contains("state — python: no state change · rust: no state change"),
+        "{md}"
+    );
+    // A side that writes where the other does not is a difference.
+    edit_fixture(&p, "query", "invalid-json", |fx| {
+        fx["state"] =
+            serde_json::json!({"redis": {"query:user-1:0000": {"value": "x", "ttl": 3600}}});
+    });
+    let o = run("invalid-json");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
+    assert!(
+        md.contains("`$state.redis[query:user-1:0000]` Missing"),
+        "{md}"
+    );
+}

@@ -1,11 +1,12 @@
-//! template-rust.yaml: cfn-lint clean, and every function crate has its resource.
+//! template-rust.yaml and template-hybrid.yaml: cfn-lint clean, the hybrid one generated from the
+//! configuration and kept in step, and every function crate has its resources in both.
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
-#[test]
-fn cfn_lint_passes() {
+fn cfn_lint(file: &str) {
     let root = common::root();
     let lint = root.join(".venv/bin/cfn-lint");
     assert!(
@@ -14,23 +15,189 @@ fn cfn_lint_passes() {
         lint.display()
     );
     let out = Command::new(lint)
-        .arg("template-rust.yaml")
+        .arg(file)
         .current_dir(&root)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "cfn-lint template-rust.yaml:\n{}{}",
+        "cfn-lint {file}:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
+fn mm(project: &Path, args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .arg("--project")
+        .arg(project)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 #[test]
-fn every_function_crate_has_a_rust_resource_and_config() {
+fn cfn_lint_passes() {
+    cfn_lint("template-rust.yaml");
+}
+
+#[test]
+fn hybrid_cfn_lint_passes() {
+    cfn_lint("template-hybrid.yaml");
+}
+
+#[test]
+fn hybrid_template_is_up_to_date() {
+    let o = mm(
+        &common::root(),
+        &["functions", "hybrid-template", "--check"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "template-hybrid.yaml is stale (run `manuel-migrate functions hybrid-template`):\n{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn hybrid_check_catches_a_config_change_and_bad_config() {
+    let tmp = common::workspace(&[
+        "manuel-migrate.toml",
+        "template-rust.yaml",
+        "template-hybrid.yaml",
+    ]);
+    let ws = tmp.path();
+    let config_path = ws.join("manuel-migrate.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let committed = std::fs::read_to_string(ws.join("template-hybrid.yaml")).unwrap();
+
+    // The query function's timeout changes: the gate names the resource and the line.
+    let at = config.find("[functions.query]").unwrap();
+    let (head, tail) = config.split_at(at);
+    let changed = format!(
+        "{head}{}",
+        tail.replacen("timeout_s = 60", "timeout_s = 90", 1)
+    );
+    assert_ne!(changed, config);
+    std::fs::write(&config_path, &changed).unwrap();
+    let o = mm(ws, &["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("Resources.QueryFunction"), "{out}");
+    assert!(out.contains("Timeout: 90"), "{out}");
+    assert!(!out.contains("Resources.HealthFunction"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("template-hybrid.yaml")).unwrap(),
+        committed,
+        "--check wrote the template"
+    );
+
+    // Regenerating brings it back in step.
+    let o = mm(ws, &["functions", "hybrid-template"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let regenerated = std::fs::read_to_string(ws.join("template-hybrid.yaml")).unwrap();
+    assert!(regenerated.contains("      Timeout: 90\n"));
+    let o = mm(ws, &["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // A missing file fails the gate too.
+    std::fs::remove_file(ws.join("template-hybrid.yaml")).unwrap();
+    let o = mm(ws, &["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("missing"), "{}", text(&o));
+
+    // Bad configuration: exit 2, one line naming the file and the field, nothing written.
+    let bad = changed.replacen(
+        "routes = [\"POST /api/query\"]",
+        "routes = [\"FETCH api/query\"]",
+        1,
+    );
+    assert_ne!(bad, changed);
+    std::fs::write(&config_path, &bad).unwrap();
+    let o = mm(ws, &["functions", "hybrid-template"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("manuel-migrate.toml: functions.query.routes"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!ws.join("template-hybrid.yaml").exists());
+
+    // A function pair whose Rust twin is missing from template-rust.yaml.
+    std::fs::write(&config_path, &changed).unwrap();
+    let rust = std::fs::read_to_string(ws.join("template-rust.yaml")).unwrap();
+    std::fs::write(
+        ws.join("template-rust.yaml"),
+        rust.replace("UsageFunctionRust", "UsageFunctionRenamed"),
+    )
+    .unwrap();
+    let o = mm(ws, &["functions", "hybrid-template"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("template-rust.yaml: Resources.UsageFunctionRust"),
+        "{err}"
+    );
+}
+
+#[test]
+fn new_function_keeps_the_hybrid_template_in_step() {
+    let tmp = common::workspace(&[
+        "manuel-migrate.toml",
+        "template-rust.yaml",
+        "template-hybrid.yaml",
+    ]);
+    let ws = tmp.path();
+    let o = mm(
+        ws,
+        &["functions", "new", "demo", "--route", "GET /api/demo"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let hybrid = std::fs::read_to_string(ws.join("template-hybrid.yaml")).unwrap();
+    assert!(hybrid.contains("  DemoFunction:\n") && hybrid.contains("  DemoFunctionRust:\n"));
+    assert!(hybrid.contains("Path: /api/demo\n") && hybrid.contains("Path: /rust/api/demo\n"));
+    let o = mm(ws, &["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+/// The logical IDs of a template's resources (keys under `Resources:` at two spaces).
+fn resources(template: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in template.lines() {
+        if !line.starts_with(' ') && !line.is_empty() && !line.starts_with('#') {
+            inside = line == "Resources:";
+            continue;
+        }
+        if inside {
+            if let Some(key) = line
+                .strip_prefix("  ")
+                .filter(|l| !l.starts_with([' ', '#']))
+                .and_then(|l| l.strip_suffix(':'))
+            {
+                out.push(key.to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_crate_has_its_resources_and_config() {
     let root = common::root();
     let project = common::project();
-    let template = std::fs::read_to_string(root.join("template-rust.yaml")).unwrap();
+    let rust = std::fs::read_to_string(root.join("template-rust.yaml")).unwrap();
+    let hybrid = std::fs::read_to_string(root.join("template-hybrid.yaml")).unwrap();
     for entry in std::fs::read_dir(root.join("functions")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let (fname, cfg) = project
@@ -41,28 +208,100 @@ fn every_function_crate_has_a_rust_resource_and_config() {
             .unwrap_or_else(|| {
                 panic!("crate functions/{name} has no [functions.*] entry in manuel-migrate.toml")
             });
-        let resource = format!("  {}Rust:\n", cfg.template_resource);
+        let res = &cfg.template_resource;
+        for (file, template) in [
+            ("template-rust.yaml", &rust),
+            ("template-hybrid.yaml", &hybrid),
+        ] {
+            assert!(
+                template.contains(&format!("  {res}Rust:\n")),
+                "{file} lacks {res}Rust"
+            );
+            assert!(
+                template.contains(&format!("CodeUri: functions/{name}\n")),
+                "{file}: no CodeUri for {name}"
+            );
+            assert!(
+                template.contains(&format!("Binary: {name}\n")),
+                "{file}: no BuildProperties.Binary for {name}"
+            );
+            assert!(
+                template.contains(&format!(
+                    "FunctionName: !Sub manuel-{fname}-rust-${{Stage}}\n"
+                )),
+                "{file}: {res}Rust is not named manuel-{fname}-rust-STAGE"
+            );
+        }
+        // The hybrid template also holds the Python function, as deployed.
         assert!(
-            template.contains(&resource),
-            "template-rust.yaml lacks {}Rust",
-            cfg.template_resource
+            hybrid.contains(&format!("  {res}:\n")),
+            "template-hybrid.yaml lacks the Python {res}"
         );
         assert!(
-            template.contains(&format!("CodeUri: functions/{name}\n")),
-            "no CodeUri for {name}"
+            hybrid.contains(&format!("FunctionName: !Sub manuel-{fname}-${{Stage}}\n")),
+            "template-hybrid.yaml: {res} is not named manuel-{fname}-STAGE"
         );
         assert!(
-            template.contains(&format!("Binary: {name}\n")),
-            "no BuildProperties.Binary for {name}"
+            hybrid.contains(&format!(
+                "CodeUri: manuel/backend/src/functions/{}/\n",
+                cfg.python_dir
+            )),
+            "template-hybrid.yaml: {res} does not build from the Manuel checkout"
         );
         for route in &cfg.routes {
             let (method, path) = route.split_once(' ').unwrap();
+            let event =
+                |p: &str| format!("Path: {p}\n            Method: {}\n", method.to_lowercase());
             assert!(
-                template.contains(&format!(
-                    "Path: {path}\n            Method: {}\n",
-                    method.to_lowercase()
-                )),
+                rust.contains(&event(path)),
                 "{fname}: route {route} missing from template-rust.yaml"
+            );
+            assert!(
+                hybrid.contains(&event(path)),
+                "{fname}: Python route {route} missing from template-hybrid.yaml"
+            );
+            assert!(
+                hybrid.contains(&event(&format!("/rust{path}"))),
+                "{fname}: Rust test route /rust{path} missing from template-hybrid.yaml"
+            );
+        }
+    }
+
+    // And the other way: every function resource of either template belongs to a crate.
+    let crate_of = |resource: &str| {
+        project
+            .config
+            .functions
+            .values()
+            .find(|c| c.template_resource == resource)
+            .map(|c| c.crate_name.clone())
+    };
+    for (file, template) in [
+        ("template-rust.yaml", &rust),
+        ("template-hybrid.yaml", &hybrid),
+    ] {
+        let found = resources(template);
+        assert!(!found.is_empty(), "{file}: no resources found");
+        for r in found {
+            let Some(base) = r
+                .strip_suffix("Rust")
+                .filter(|b| b.ends_with("Function"))
+                .or_else(|| r.ends_with("Function").then_some(r.as_str()))
+            else {
+                continue;
+            };
+            if file == "template-rust.yaml" && base == r {
+                panic!("template-rust.yaml has a resource {r} without the Rust suffix");
+            }
+            let krate = crate_of(base).unwrap_or_else(|| {
+                panic!("{file}: {r} has no [functions.*] entry with template_resource = {base}")
+            });
+            assert!(
+                root.join("functions")
+                    .join(&krate)
+                    .join("Cargo.toml")
+                    .is_file(),
+                "{file}: {r} has no crate functions/{krate}"
             );
         }
     }

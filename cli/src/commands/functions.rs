@@ -1,4 +1,5 @@
-//! `functions list | new | build | package | publish`: the Rust function crates of this workspace.
+//! `functions list | new | build | package | publish | hybrid-template`: the Rust function crates
+//! of this workspace and the templates that deploy them.
 
 use crate::cli::{FunctionsAction, LambdaArch};
 use crate::config::Project;
@@ -20,7 +21,43 @@ pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i
             as_version_of,
             zip,
         } => publish(project, &function, as_version_of.as_deref(), zip.as_deref()).await,
+        FunctionsAction::HybridTemplate { check } => hybrid_template(project, check),
     }
+}
+
+/// Write template-hybrid.yaml, or with `check` compare the committed one with what would be
+/// written (exit 1 when they differ).
+fn hybrid_template(project: &Project, check: bool) -> anyhow::Result<i32> {
+    use crate::hybrid::{self, HYBRID_TEMPLATE};
+    let generated = hybrid::generate_for(project)?;
+    let path = project.root.join(HYBRID_TEMPLATE);
+    if check {
+        let committed = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("{HYBRID_TEMPLATE} is missing: generate it with `manuel-migrate functions hybrid-template`");
+                return Ok(exit::GATE_FAILED);
+            }
+            Err(e) => anyhow::bail!("{}: {e}", path.display()),
+        };
+        let changes = hybrid::differences(&committed, &generated);
+        if changes.is_empty() {
+            println!(
+                "{HYBRID_TEMPLATE} is up to date with manuel-migrate.toml and template-rust.yaml"
+            );
+            return Ok(exit::OK);
+        }
+        println!("{}", hybrid::describe(&changes, 20));
+        return Ok(exit::GATE_FAILED);
+    }
+    crate::fsutil::write_atomic(&path, generated.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    println!(
+        "wrote {HYBRID_TEMPLATE}: {} Python functions on their routes, their Rust ports under {}",
+        project.config.functions.len(),
+        hybrid::RUST_ROUTE_PREFIX
+    );
+    Ok(exit::OK)
 }
 
 /// The architecture of an ELF binary, from its header.
@@ -325,7 +362,7 @@ One JSON file per captured request (`name`, `notes`, `event`, optional `env`), r
         "\n[functions.{name}]\npython_dir = \"{python_dir}\"\nhandler = \"app.lambda_handler\"\ncrate = \"{name}\"\ntemplate_resource = \"{resource}\"\nmemory_mb = 256\ntimeout_s = 30\nlayers = []\nroutes = [{}]\n",
         routes.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
     ));
-    files.push((config_path, config));
+    files.push((config_path, config.clone()));
     let template_path = project.root.join("template-rust.yaml");
     let template = std::fs::read_to_string(&template_path)?;
     let events: String = parsed
@@ -354,10 +391,26 @@ One JSON file per captured request (`name`, `notes`, `event`, optional `env`), r
             template_path.display()
         );
     };
-    files.push((
-        template_path,
-        format!("{}\n{}{}", &template[..at], block, &template[at + 1..]),
-    ));
+    let template = format!("{}\n{}{}", &template[..at], block, &template[at + 1..]);
+    // A project with a hybrid template gets it regenerated with the new pair.
+    let hybrid_path = project.root.join(crate::hybrid::HYBRID_TEMPLATE);
+    let hybrid = if hybrid_path.is_file() {
+        let new_config: crate::config::Config = toml::from_str(&config)
+            .map_err(|e| anyhow::anyhow!("{}: {}", crate::config::CONFIG_FILE, e.message()))?;
+        Some((
+            hybrid_path,
+            crate::hybrid::generate(&new_config, &template)?,
+        ))
+    } else {
+        None
+    };
+    files.push((template_path, template));
+    let hybrid_note = if hybrid.is_some() {
+        format!(", {resource} and {resource}Rust in template-hybrid.yaml")
+    } else {
+        String::new()
+    };
+    files.extend(hybrid);
 
     let mut staged = Vec::new();
     for (path, text) in &files {
@@ -370,7 +423,7 @@ One JSON file per captured request (`name`, `notes`, `event`, optional `env`), r
     for (tmp, path) in staged {
         std::fs::rename(&tmp, &path)?;
     }
-    println!("created functions/{name} (crate {name}), parity-fixtures/{name}/, [functions.{name}] in manuel-migrate.toml, {resource}Rust in template-rust.yaml");
+    println!("created functions/{name} (crate {name}), parity-fixtures/{name}/, [functions.{name}] in manuel-migrate.toml, {resource}Rust in template-rust.yaml{hybrid_note}");
     println!("next: cargo test -p {name}; add fixtures; manuel-migrate parity record --python-src DIR --function {name} --yes");
     Ok(exit::OK)
 }

@@ -4,8 +4,10 @@ use crate::cli::{CaseSelection, ParityAction, ParityArgs, ParityRunArgs, RecordA
 use crate::config::Project;
 use crate::exit;
 use crate::parity::diff::Class;
-use crate::parity::diff::{diff_responses, DiffInput, SideCtx};
-use crate::parity::engine::{python_twice, run_case, runner, Pool, PythonSide, Runner, StateGuard};
+use crate::parity::diff::{diff_responses, diff_state, DiffInput, SideCtx};
+use crate::parity::engine::{
+    python_twice, run_case, run_cross, runner, Pool, PythonSide, Runner, StateGuard,
+};
 use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
@@ -134,6 +136,40 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             }
             None => PythonSide::Recorded,
         };
+        if args.cross {
+            let (Some(py), Some(guard)) = (&py_runner, state.as_ref()) else {
+                anyhow::bail!(
+                    "--cross needs --python-src (the live Python side) and the local Rust side"
+                );
+            };
+            if rust.is_remote() {
+                anyhow::bail!("--cross runs on the local stack: drop --rust-function/--rust-url");
+            }
+            for case in cases.iter().filter(|c| c.needs_state()) {
+                for res in run_cross(case, &rules, py, &rust, guard).await? {
+                    if res.verdict == Verdict::Different {
+                        let paths: Vec<&str> = res
+                            .differences
+                            .iter()
+                            .filter(|d| d.class == Class::Unexplained)
+                            .map(|d| d.path.as_str())
+                            .collect();
+                        say(
+                            &pb,
+                            format!(
+                                "DIFFERENT {}/{}: {}",
+                                res.function,
+                                res.case,
+                                paths.join(", ")
+                            ),
+                        );
+                    }
+                    results.push(res);
+                }
+                pb.inc(1);
+            }
+            continue;
+        }
         let repeated = cases
             .iter()
             .cycle()
@@ -272,7 +308,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
             None,
         )?);
         for case in cases {
-            let (answer, noise, ctx) =
+            let (answer, py_state, noise, ctx) =
                 python_twice(&pool, case, Some(&stack), Some(&state)).await?;
             let change = match &case.fixture.python {
                 None => "new".to_string(),
@@ -296,7 +332,15 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                         python: &old_ctx,
                         rust: &ctx,
                     };
-                    let diffs = diff_responses(&input, old, &answer.response);
+                    let mut diffs = diff_responses(&input, old, &answer.response);
+                    let old_state = case
+                        .fixture
+                        .state
+                        .clone()
+                        .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+                    if let Some(now) = &py_state {
+                        diffs.extend(diff_state(&input, &old_state, now));
+                    }
                     let real: Vec<String> = diffs
                         .iter()
                         .filter(|d| d.class == Class::Unexplained)
@@ -315,9 +359,11 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                 .map(|s| s.to_string())
                 .unwrap_or_default();
             t.add_row(vec![case.id(), status, change.clone(), noise.join(", ")]);
-            if change != "unchanged" || case.fixture.noise != noise {
+            let state_missing = py_state.is_some() && case.fixture.state.is_none();
+            if change != "unchanged" || case.fixture.noise != noise || state_missing {
                 let mut c = case.clone();
                 c.fixture.python = Some(answer.response);
+                c.fixture.state = py_state;
                 c.fixture.noise = noise;
                 c.fixture.recorded = Some(RecordMeta {
                     at: ctx.at,

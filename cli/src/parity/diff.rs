@@ -211,6 +211,29 @@ pub fn diff_responses(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Ve
     w.out
 }
 
+/// Compare what each side changed in the shared state (see `snapshot`): paths under `$state`,
+/// judged by the same rules, divergences and noise as responses.
+pub fn diff_state(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Vec<Difference> {
+    let rules = input.rules.for_case(input.function, input.case);
+    let mut w = Walker {
+        rules: &rules,
+        input,
+        out: Vec::new(),
+        path: String::from("$state"),
+    };
+    // An absent service is one without changes: compare entry by entry either way.
+    let full = |v: &Value| {
+        let mut m = v.as_object().cloned().unwrap_or_default();
+        for svc in ["dynamodb", "s3", "redis"] {
+            m.entry(svc)
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+        Value::Object(m)
+    };
+    w.walk(&full(python), &full(rust));
+    w.out
+}
+
 struct Walker<'a, 'b> {
     rules: &'a [&'a Rule],
     input: &'a DiffInput<'b>,
@@ -399,6 +422,17 @@ fn sha(bytes: &[u8]) -> String {
 }
 
 fn push_key(path: &mut String, key: &str) {
+    // State entries are named by their label, bracketed as it is, so that a path reads like
+    // `$state.dynamodb[user_id=u1,date=2026-11-27].daily_count` and can be pasted into a rule.
+    if matches!(
+        path.as_str(),
+        "$state.dynamodb" | "$state.s3" | "$state.redis"
+    ) {
+        path.push('[');
+        path.push_str(key);
+        path.push(']');
+        return;
+    }
     if !key.is_empty()
         && key
             .chars()

@@ -1,15 +1,17 @@
 //! Running cases: sandbox pools per side, Python noise measurement, comparison.
 
-use super::diff::{diff_responses, DiffInput, SideCtx};
+use super::diff::{diff_responses, diff_state, DiffInput, SideCtx};
 use super::fixture::{Case, RecordMeta};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
+use super::snapshot::Snapshot;
 use crate::config::Project;
 use crate::runtime_api::Sandbox;
 use crate::stack::Stack;
 use crate::target::local::{function_env, sandbox, LocalTargetSpec, Profile};
 use crate::target::{Answer, Side};
 use axum::body::Bytes;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -286,19 +288,24 @@ fn case_ctx(case: &Case, stack: Option<&Stack>) -> SideCtx {
     ctx
 }
 
-/// One answer, on prepared state when the case needs it.
+/// One answer, on prepared state when the case needs it, with what it changed in the state
+/// (`None` for cases that touch no state, and for remote targets).
 async fn answer_prepared(
     runner: &Runner<'_>,
     case: &Case,
     state: Option<&StateGuard<'_>>,
-) -> anyhow::Result<Answer> {
+) -> anyhow::Result<(Answer, Option<Value>)> {
     if case.needs_state() && !runner.is_remote() {
         let guard = state.ok_or_else(|| {
             anyhow::anyhow!("{} needs the local stack to seed its state", case.id())
         })?;
         guard.prepare(case).await?;
+        let before = Snapshot::take(guard.stack).await?;
+        let answer = runner.answer(case).await?;
+        let after = Snapshot::take(guard.stack).await?;
+        return Ok((answer, Some(Snapshot::changes(&before, &after))));
     }
-    runner.answer(case).await
+    Ok((runner.answer(case).await?, None))
 }
 
 /// Run the Python side of a case live: two invocations, the first answer and the noise.
@@ -307,16 +314,29 @@ pub async fn python_twice(
     case: &Case,
     stack: Option<&Stack>,
     state: Option<&StateGuard<'_>>,
-) -> anyhow::Result<(Answer, Vec<String>, SideCtx)> {
+) -> anyhow::Result<(Answer, Option<Value>, Vec<String>, SideCtx)> {
     let _one_at_a_time = match state {
         Some(g) if case.needs_state() => Some(g.lock.lock().await),
         _ => None,
     };
     let ctx = case_ctx(case, stack);
-    let first = answer_prepared(runner, case, state).await?;
-    let second = answer_prepared(runner, case, state).await?;
-    let noise = noise_between(&first, &second, &ctx);
-    Ok((first, noise, ctx))
+    let (first, first_state) = answer_prepared(runner, case, state).await?;
+    let (second, second_state) = answer_prepared(runner, case, state).await?;
+    let mut noise = noise_between(&first, &second, &ctx);
+    if let (Some(a), Some(b)) = (&first_state, &second_state) {
+        let rules = Rules::default();
+        let input = DiffInput {
+            function: "",
+            case: "",
+            rules: &rules,
+            noise: &[],
+            python: &ctx,
+            rust: &ctx,
+        };
+        noise.extend(diff_state(&input, a, b).into_iter().map(|d| d.path));
+        noise.dedup();
+    }
+    Ok((first, first_state, noise, ctx))
 }
 
 /// Run and compare one case.
@@ -337,7 +357,7 @@ pub async fn run_case(
     if let Some(why) = refusal {
         return Ok(CaseResult::skipped(case, why));
     }
-    let (py_response, py_report, noise, py_ctx) = match python {
+    let (py_response, py_report, py_state, noise, py_ctx) = match python {
         PythonSide::Recorded => {
             let resp = case.recorded_response()?.clone();
             let meta = case.fixture.recorded.clone().unwrap_or(RecordMeta {
@@ -348,6 +368,7 @@ pub async fn run_case(
             (
                 resp,
                 None,
+                case.fixture.state.clone(),
                 case.fixture.noise.clone(),
                 SideCtx {
                     at: case.clock().map_or(meta.at, |c| c.timestamp()),
@@ -356,8 +377,8 @@ pub async fn run_case(
             )
         }
         PythonSide::Live(runner) => {
-            let (answer, noise, ctx) = python_twice(runner, case, stack, state).await?;
-            (answer.response, answer.report, noise, ctx)
+            let (answer, st, noise, ctx) = python_twice(runner, case, stack, state).await?;
+            (answer.response, answer.report, st, noise, ctx)
         }
     };
     let _one_at_a_time = match state {
@@ -365,7 +386,7 @@ pub async fn run_case(
         _ => None,
     };
     let rust_ctx = case_ctx(case, stack);
-    let answer = answer_prepared(rust, case, state).await?;
+    let (answer, rust_state) = answer_prepared(rust, case, state).await?;
     let input = DiffInput {
         function: &case.function,
         case: &case.fixture.name,
@@ -374,7 +395,16 @@ pub async fn run_case(
         python: &py_ctx,
         rust: &rust_ctx,
     };
-    let differences = diff_responses(&input, &py_response, &answer.response);
+    let mut differences = diff_responses(&input, &py_response, &answer.response);
+    // State: compared when the Rust side ran on the local stack; a recording without state
+    // (made before state was recorded) compares as "no state change".
+    let py_state = match (&rust_state, py_state) {
+        (Some(_), None) => Some(Value::Object(Default::default())),
+        (_, s) => s,
+    };
+    if let (Some(p), Some(r)) = (&py_state, &rust_state) {
+        differences.extend(diff_state(&input, p, r));
+    }
     Ok(CaseResult {
         function: case.function.clone(),
         case: case.fixture.name.clone(),
@@ -386,7 +416,138 @@ pub async fn run_case(
         python_report: py_report,
         rust_report: answer.report,
         noise,
+        python_state: py_state,
+        rust_state,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         skipped: None,
     })
+}
+
+/// Who answers each of a cross case's two steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    PythonPython,
+    PythonRust,
+    RustPython,
+}
+
+impl Order {
+    fn label(self) -> &'static str {
+        match self {
+            Order::PythonPython => "python→python",
+            Order::PythonRust => "python→rust",
+            Order::RustPython => "rust→python",
+        }
+    }
+}
+
+/// Two steps of one case on one state: the first side writes, the second reads what it wrote.
+/// Returns both answers and what the pair changed.
+async fn two_steps(
+    case: &Case,
+    first: &Runner<'_>,
+    second: &Runner<'_>,
+    guard: &StateGuard<'_>,
+) -> anyhow::Result<(Answer, Answer, Value)> {
+    guard.prepare(case).await?;
+    let before = Snapshot::take(guard.stack).await?;
+    let a = first.answer(case).await?;
+    let b = second.answer(case).await?;
+    let after = Snapshot::take(guard.stack).await?;
+    Ok((a, b, Snapshot::changes(&before, &after)))
+}
+
+/// Cross-read one stateful case: Python→Rust and Rust→Python against Python→Python. The second
+/// step must answer as Python answers after its own write (a cache hit with the same body, the
+/// same counter), and the pair must leave the same state. Two results, one per mixed order.
+pub async fn run_cross(
+    case: &Case,
+    rules: &Rules,
+    python: &Runner<'_>,
+    rust: &Runner<'_>,
+    guard: &StateGuard<'_>,
+) -> anyhow::Result<Vec<CaseResult>> {
+    let _one_at_a_time = guard.lock.lock().await;
+    let started = Instant::now();
+    let ctx = case_ctx(case, Some(guard.stack));
+    let (ref_first, ref_second, ref_state) = two_steps(case, python, python, guard).await?;
+    // Python against itself, once more: what differs there is noise, not a cross-read error.
+    let (_, again_second, again_state) = two_steps(case, python, python, guard).await?;
+    let mut noise = noise_between(&ref_second, &again_second, &ctx);
+    {
+        let plain = Rules::default();
+        let input = DiffInput {
+            function: "",
+            case: "",
+            rules: &plain,
+            noise: &[],
+            python: &ctx,
+            rust: &ctx,
+        };
+        noise.extend(
+            diff_state(&input, &ref_state, &again_state)
+                .into_iter()
+                .map(|d| d.path),
+        );
+        noise.dedup();
+    }
+    let mut out = Vec::new();
+    for order in [Order::PythonRust, Order::RustPython] {
+        let (first, second) = match order {
+            Order::PythonRust => (python, rust),
+            _ => (rust, python),
+        };
+        let (a, b, state) = two_steps(case, first, second, guard).await?;
+        let name = format!("{}~{}", case.fixture.name, order.label());
+        let input = DiffInput {
+            function: &case.function,
+            case: &case.fixture.name,
+            rules,
+            noise: &noise,
+            python: &ctx,
+            rust: &ctx,
+        };
+        let mut differences = Vec::new();
+        // The first step, when Rust wrote: it must have answered as Python did.
+        if order == Order::RustPython {
+            for mut d in diff_responses(&input, &ref_first.response, &a.response) {
+                d.detail = Some(format!("step 1 (rust writes){}", detail_suffix(&d.detail)));
+                differences.push(d);
+            }
+        }
+        for mut d in diff_responses(&input, &ref_second.response, &b.response) {
+            d.detail = Some(format!(
+                "step 2 ({} reads){}",
+                if order == Order::PythonRust {
+                    "rust"
+                } else {
+                    "python"
+                },
+                detail_suffix(&d.detail)
+            ));
+            differences.push(d);
+        }
+        differences.extend(diff_state(&input, &ref_state, &state));
+        out.push(CaseResult {
+            function: case.function.clone(),
+            case: name,
+            file: case.file.display().to_string(),
+            verdict: Verdict::of(&differences),
+            differences,
+            python: ref_second.response.clone(),
+            rust: b.response,
+            python_report: None,
+            rust_report: None,
+            noise: noise.clone(),
+            python_state: Some(ref_state.clone()),
+            rust_state: Some(state),
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            skipped: None,
+        });
+    }
+    Ok(out)
+}
+
+fn detail_suffix(d: &Option<String>) -> String {
+    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
 }

@@ -41,6 +41,10 @@ pub struct Fixture {
     /// The recorded Python response; absent until `parity record` has run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<RecordedResponse>,
+    /// What the Python side changed in the shared state when it was recorded (stateful
+    /// cases; `{}` for none), compared with what the Rust side changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<Value>,
     /// Paths that differed between two runs of the Python handler when it was recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub noise: Vec<String>,

@@ -7,4 +7,5 @@ pub mod fixture;
 pub mod image;
 pub mod report;
 pub mod rules;
+pub mod snapshot;
 pub mod state;

@@ -48,6 +48,11 @@ pub struct CaseResult {
     pub rust_report: Option<InvokeReport>,
     /// Paths the Python side disagreed with itself on (recorded or measured now).
     pub noise: Vec<String>,
+    /// What each side changed in the shared state (stateful cases on the local stack).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python_state: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust_state: Option<Value>,
     pub duration_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -66,6 +71,8 @@ impl CaseResult {
             python_report: None,
             rust_report: None,
             noise: Vec::new(),
+            python_state: None,
+            rust_state: None,
             duration_ms: 0.0,
             skipped: Some(why),
         }
@@ -171,6 +178,14 @@ impl ParityReport {
                     None => {
                         let _ = writeln!(md, "- `{}` — **{}**", c.case, verdict_word(c.verdict));
                     }
+                }
+                if let (Some(p), Some(r)) = (&c.python_state, &c.rust_state) {
+                    let _ = writeln!(
+                        md,
+                        "  - state — python: {} · rust: {}",
+                        state_summary(p),
+                        state_summary(r)
+                    );
                 }
                 for d in &c.differences {
                     let class = match &d.class {
@@ -376,4 +391,18 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// "no state change", or how many entries each service changed.
+fn state_summary(changes: &Value) -> String {
+    let Some(m) = changes.as_object().filter(|m| !m.is_empty()) else {
+        return "no state change".into();
+    };
+    m.iter()
+        .map(|(svc, entries)| {
+            let n = entries.as_object().map_or(0, |e| e.len());
+            format!("{svc} {n} entr{}", if n == 1 { "y" } else { "ies" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -121,7 +121,8 @@ impl PathPattern {
                     re.push_str(".*");
                 }
                 '*' => re.push_str(r#"[^.\[]*"#),
-                '[' if text_at(&mut chars, "*]") => re.push_str(r"\[\d+\]"),
+                // Any index, and any state entry label (`$state.redis[*].ttl`).
+                '[' if text_at(&mut chars, "*]") => re.push_str(r"\[[^\]]*\]"),
                 c => re.push_str(&regex::escape(&c.to_string())),
             }
         }

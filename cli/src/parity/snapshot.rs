@@ -1,0 +1,372 @@
+//! What a case changed in the shared state: DynamoDB items, S3 objects and Redis keys on the
+//! local stack, read before and after a side runs, reduced to the entries that changed.
+//!
+//! Both sides share Redis, the usage table and the buckets during the shift, so a response can
+//! match while the state behind it differs — and then the other side misreads it. The change
+//! set is a JSON value diffed with the same engine as responses, at paths a rule can name:
+//! `$state.dynamodb[user_id=u1,date=2026-11-27].daily_count`,
+//! `$state.s3[manuals/u1/x.pdf].metadata.display_name`, `$state.redis[query:u1:ab12…].ttl`.
+//!
+//! Values keep their types: a DynamoDB `N` is a JSON number and an `S` a string, so a counter
+//! stored as a string shows as a type difference. Entry labels replace timestamps and UUIDs
+//! inside keys by `<time>` / `<uuid>`, so that two sides writing "now" under a key land on
+//! the same label; the full values stay in the entry and are judged by rules.
+
+use crate::stack::Stack;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Entries by label, per service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub dynamodb: BTreeMap<String, Value>,
+    pub s3: BTreeMap<String, Value>,
+    pub redis: BTreeMap<String, Value>,
+}
+
+fn time_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+            .expect("time regex")
+    })
+}
+
+fn uuid_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        )
+        .expect("uuid regex")
+    })
+}
+
+/// A key with its moments and random ids replaced, so both sides' "now" keys meet.
+pub fn label(raw: &str) -> String {
+    let t = time_re().replace_all(raw, "<time>");
+    uuid_re().replace_all(&t, "<uuid>").into_owned()
+}
+
+/// A DynamoDB attribute as a typed JSON value.
+pub fn attr_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::S(s) => Value::String(s.clone()),
+        A::N(n) => number(n),
+        A::Bool(b) => Value::Bool(*b),
+        A::Null(_) => Value::Null,
+        A::M(m) => {
+            let sorted: BTreeMap<&String, &A> = m.iter().collect();
+            Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), attr_json(v)))
+                    .collect(),
+            )
+        }
+        A::L(items) => Value::Array(items.iter().map(attr_json).collect()),
+        A::Ss(items) => {
+            let mut v: Vec<Value> = items.iter().cloned().map(Value::String).collect();
+            v.sort_by_key(|x| x.to_string());
+            serde_json::json!({ "SS": v })
+        }
+        A::Ns(items) => {
+            let mut v: Vec<Value> = items.iter().map(|n| number(n)).collect();
+            v.sort_by_key(|x| x.to_string());
+            serde_json::json!({ "NS": v })
+        }
+        A::B(b) => serde_json::json!({ "B": format!("{} bytes", b.as_ref().len()) }),
+        _ => serde_json::json!({ "?": "unsupported attribute type" }),
+    }
+}
+
+/// DynamoDB's number text as JSON: an integer when it is one, else a float.
+fn number(n: &str) -> Value {
+    if let Ok(i) = n.parse::<i64>() {
+        return Value::from(i);
+    }
+    n.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| Value::String(n.to_owned()), Value::Number)
+}
+
+impl Snapshot {
+    /// Read everything the stack holds.
+    pub async fn take(stack: &Stack) -> anyhow::Result<Snapshot> {
+        let conf = stack.sdk_config().await;
+        let mut snap = Snapshot::default();
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let usage_table = stack.usage_table();
+        for table in ddb.list_tables().send().await?.table_names() {
+            let desc = ddb.describe_table().table_name(table).send().await?;
+            let keys: Vec<String> = desc
+                .table()
+                .map(|t| {
+                    t.key_schema()
+                        .iter()
+                        .map(|k| k.attribute_name().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut start = None;
+            loop {
+                let out = ddb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await?;
+                for item in out.items() {
+                    let key = keys
+                        .iter()
+                        .map(|k| {
+                            let v = item.get(k).map(attr_json).unwrap_or(Value::Null);
+                            let text = match v {
+                                Value::String(s) => s,
+                                other => other.to_string(),
+                            };
+                            format!("{k}={text}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",");
+                    let prefix = if *table == usage_table {
+                        String::new()
+                    } else {
+                        format!("{table}:")
+                    };
+                    let sorted: BTreeMap<&String, _> = item.iter().collect();
+                    let json: Map<String, Value> = sorted
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), attr_json(v)))
+                        .collect();
+                    insert_unique(
+                        &mut snap.dynamodb,
+                        label(&format!("{prefix}{key}")),
+                        json.into(),
+                    );
+                }
+                match out.last_evaluated_key() {
+                    Some(k) if !k.is_empty() => start = Some(k.clone()),
+                    _ => break,
+                }
+            }
+        }
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let manuals = stack.manuals_bucket();
+        for bucket in s3.list_buckets().send().await?.buckets() {
+            let Some(name) = bucket.name() else { continue };
+            let mut token = None;
+            loop {
+                let out = s3
+                    .list_objects_v2()
+                    .bucket(name)
+                    .set_continuation_token(token)
+                    .send()
+                    .await?;
+                for obj in out.contents() {
+                    let Some(key) = obj.key() else { continue };
+                    let got = s3.get_object().bucket(name).key(key).send().await?;
+                    let meta: BTreeMap<String, String> = got
+                        .metadata()
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default();
+                    let mut entry = Map::new();
+                    entry.insert("bucket".into(), Value::from(name));
+                    entry.insert("key".into(), Value::from(key));
+                    entry.insert(
+                        "content_type".into(),
+                        got.content_type().map_or(Value::Null, Value::from),
+                    );
+                    entry.insert(
+                        "cache_control".into(),
+                        got.cache_control().map_or(Value::Null, Value::from),
+                    );
+                    entry.insert(
+                        "metadata".into(),
+                        serde_json::to_value(meta).unwrap_or_default(),
+                    );
+                    let body = got.body.collect().await?.into_bytes();
+                    entry.insert("size".into(), Value::from(body.len()));
+                    entry.insert("sha256".into(), Value::from(sha256(&body)));
+                    let raw = if name == manuals {
+                        key.to_owned()
+                    } else {
+                        format!("{name}/{key}")
+                    };
+                    insert_unique(&mut snap.s3, label(&raw), entry.into());
+                }
+                match out.next_continuation_token() {
+                    Some(t) => token = Some(t.to_owned()),
+                    None => break,
+                }
+            }
+        }
+        for key in redis_lines(stack, &["KEYS", "*"]).await? {
+            let kind = stack
+                .redis_command(&["TYPE", &key])
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let ttl: i64 = stack
+                .redis_command(&["TTL", &key])
+                .await
+                .map_err(anyhow::Error::msg)?
+                .parse()
+                .unwrap_or(-1);
+            let value = if kind == "string" {
+                let text = redis_get(stack, &key).await?;
+                manuel_shared::pyvalue::loads(&text)
+                    .ok()
+                    .and_then(|v| v.to_json())
+                    .unwrap_or(Value::String(text))
+            } else {
+                Value::String(format!("<{kind}>"))
+            };
+            let mut entry = Map::new();
+            entry.insert("value".into(), value);
+            entry.insert("ttl".into(), Value::from(ttl));
+            insert_unique(&mut snap.redis, label(&key), entry.into());
+        }
+        Ok(snap)
+    }
+
+    /// The entries `after` added or changed, and those it removed (`null`), as the value the
+    /// state diff compares: `{}` when nothing changed.
+    pub fn changes(before: &Snapshot, after: &Snapshot) -> Value {
+        let mut out = Map::new();
+        for (name, b, a) in [
+            ("dynamodb", &before.dynamodb, &after.dynamodb),
+            ("s3", &before.s3, &after.s3),
+            ("redis", &before.redis, &after.redis),
+        ] {
+            let mut m = Map::new();
+            for (k, v) in a {
+                if b.get(k) != Some(v) {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            for k in b.keys() {
+                if !a.contains_key(k) {
+                    m.insert(k.clone(), Value::Null);
+                }
+            }
+            if !m.is_empty() {
+                out.insert(name.into(), Value::Object(m));
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+fn insert_unique(map: &mut BTreeMap<String, Value>, label: String, v: Value) {
+    let mut l = label.clone();
+    let mut n = 2;
+    while map.contains_key(&l) {
+        l = format!("{label}#{n}");
+        n += 1;
+    }
+    map.insert(l, v);
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The elements of a RESP array reply (`KEYS`), read with a raw connection.
+async fn redis_lines(stack: &Stack, args: &[&str]) -> anyhow::Result<Vec<String>> {
+    let reply = raw_redis(stack, args).await?;
+    let mut lines = reply.split("\r\n");
+    let head = lines.next().unwrap_or("");
+    let n: usize = head
+        .strip_prefix('*')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let Some(len_line) = lines.next() else { break };
+        if len_line.starts_with('$') {
+            out.push(lines.next().unwrap_or("").to_owned());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `GET key` of a string value.
+async fn redis_get(stack: &Stack, key: &str) -> anyhow::Result<String> {
+    let reply = raw_redis(stack, &["GET", key]).await?;
+    let (head, rest) = reply.split_once("\r\n").unwrap_or((&reply, ""));
+    let len: usize = head
+        .strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Ok(rest.get(..len).unwrap_or(rest).to_owned())
+}
+
+async fn raw_redis(stack: &Stack, args: &[&str]) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", stack.info.redis.port)).await?;
+    s.write_all(req.as_bytes()).await?;
+    s.shutdown().await.ok();
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await??;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_hide_moments_and_ids() {
+        assert_eq!(
+            label("user_id=cost#u1,date=2026-11-15T12:00:03.123456"),
+            "user_id=cost#u1,date=<time>"
+        );
+        assert_eq!(
+            label("temp-audio/transcribe-0f8fad5b-d9cb-469f-a165-70867728950e.wav"),
+            "temp-audio/transcribe-<uuid>.wav"
+        );
+        assert_eq!(
+            label("user_id=u1,date=2026-11-15"),
+            "user_id=u1,date=2026-11-15"
+        );
+    }
+
+    #[test]
+    fn changes_are_added_changed_and_removed_entries() {
+        let mut before = Snapshot::default();
+        before.redis.insert("a".into(), Value::from(1));
+        before.redis.insert("gone".into(), Value::from(1));
+        let mut after = before.clone();
+        after.redis.insert("a".into(), Value::from(2));
+        after.redis.remove("gone");
+        after
+            .dynamodb
+            .insert("k=v".into(), serde_json::json!({"n": 1}));
+        let c = Snapshot::changes(&before, &after);
+        assert_eq!(
+            c,
+            serde_json::json!({"dynamodb": {"k=v": {"n": 1}}, "redis": {"a": 2, "gone": null}})
+        );
+        assert_eq!(Snapshot::changes(&after, &after), serde_json::json!({}));
+    }
+
+    #[test]
+    fn numbers_keep_their_kind() {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        assert_eq!(attr_json(&A::N("3".into())), Value::from(3));
+        assert_eq!(attr_json(&A::N("2.5".into())), Value::from(2.5));
+        assert_eq!(attr_json(&A::S("3".into())), Value::from("3"));
+    }
+}

@@ -210,6 +210,54 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             pb.inc(1);
         }
     }
+    if args.cross {
+        let selected_fns: Vec<&str> = selected.iter().map(|(f, _)| f.as_str()).collect();
+        let scenarios = crate::parity::cross::load(&project.fixtures_dir(), &|f: &str| {
+            project.function(f).is_ok()
+        })?;
+        for sc in scenarios
+            .iter()
+            .filter(|sc| sc.functions().iter().all(|f| selected_fns.contains(f)))
+        {
+            let (Some(stack), Some(guard)) = (stack.as_ref(), state.as_ref()) else {
+                anyhow::bail!("--cross needs the local stack");
+            };
+            let mut sides = crate::parity::cross::Sides {
+                python: Default::default(),
+                rust: Default::default(),
+            };
+            for f in sc.functions() {
+                let py = runner(project, Some(stack), f, Side::Python, python_at, None).await?;
+                let rs = runner(
+                    project,
+                    Some(stack),
+                    f,
+                    Side::Rust,
+                    rust_at,
+                    args.select.profile,
+                )
+                .await?;
+                sides.python.insert(f.to_owned(), py);
+                sides.rust.insert(f.to_owned(), rs);
+            }
+            pb.set_message(format!("cross {}", sc.scenario.name));
+            for res in crate::parity::cross::run(sc, &rules, &sides, guard).await? {
+                if res.verdict == Verdict::Different {
+                    let paths: Vec<&str> = res
+                        .differences
+                        .iter()
+                        .filter(|d| d.class == Class::Unexplained)
+                        .map(|d| d.path.as_str())
+                        .collect();
+                    say(
+                        &pb,
+                        format!("DIFFERENT cross/{}: {}", res.case, paths.join(", ")),
+                    );
+                }
+                results.push(res);
+            }
+        }
+    }
     pb.finish_and_clear();
     let elapsed = t0.elapsed().as_secs_f64();
     let unexplained: usize = results.iter().map(|r| r.unexplained()).sum();

@@ -255,7 +255,7 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
 pub struct StateGuard<'s> {
     pub stack: &'s Stack,
     pub fixtures_dir: PathBuf,
-    lock: tokio::sync::Mutex<()>,
+    pub(crate) lock: tokio::sync::Mutex<()>,
 }
 
 impl<'s> StateGuard<'s> {

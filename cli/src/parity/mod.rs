@@ -1,6 +1,7 @@
 //! Parity: replay captured requests against the Python and the Rust side, diff semantically,
 //! classify, report, gate.
 
+pub mod cross;
 pub mod diff;
 pub mod engine;
 pub mod fixture;

@@ -264,9 +264,17 @@ fn stack_up_status_down() {
     let o = p.run(&["stack", "down"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o).matches("free").count(), 3, "{}", stdout(&o));
+    let survivors: Vec<String> = pids
+        .iter()
+        .filter(|p| pid_alive(**p))
+        .map(|p| {
+            let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            format!("{p} {}", String::from_utf8_lossy(&cmd).replace('\0', " "))
+        })
+        .collect();
     assert!(
-        pids.iter().all(|p| !pid_alive(*p)),
-        "processes survived stack down"
+        survivors.is_empty(),
+        "processes survived stack down: {survivors:?}"
     );
     for port in ports {
         assert!(

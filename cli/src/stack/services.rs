@@ -141,8 +141,15 @@ pub fn stop(svc: &ServiceInfo) {
     unsafe {
         libc::kill(pgid, libc::SIGKILL);
     }
-    std::thread::sleep(Duration::from_millis(50));
-    reap(svc.pid);
+    // SIGKILL is not instant on a loaded machine: wait until the process is gone.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        reap(svc.pid);
+        if !alive(svc) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn reap(pid: u32) {

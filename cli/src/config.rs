@@ -59,6 +59,9 @@ pub struct FunctionConfig {
     pub layers: Vec<String>,
     #[serde(default)]
     pub routes: Vec<String>,
+    /// Routes the Python deployment serves without an authorizer (`Auth: Authorizer: NONE`).
+    #[serde(default)]
+    pub public_routes: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// The function reads or writes shared state (Redis, DynamoDB, S3): parity resets and

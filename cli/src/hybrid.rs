@@ -441,6 +441,14 @@ fn validate(name: &str, f: &FunctionConfig) -> Result<(), HybridError> {
             config_err(field("routes"), format!("'{route}' is not 'METHOD /path'"))
         })?;
     }
+    for route in &f.public_routes {
+        if !f.routes.iter().any(|r| r.trim() == route.trim()) {
+            return Err(config_err(
+                field("public_routes"),
+                format!("'{route}' is not one of the function's routes"),
+            ));
+        }
+    }
     for key in f.env.keys() {
         check_env_key(&field(&format!("env.{key}")), key)?;
     }
@@ -558,26 +566,27 @@ fn python_resource(
         let mut used = BTreeSet::new();
         for route in &f.routes {
             let (method, path) = parse_route(route).expect("validated");
-            let same = twin_events
+            // The twin's event name on the same route; the authorizer is the Python
+            // deployment's (`public_routes`), never the twin's: the Rust side may add one
+            // where Python has none (a declared fix) without changing Python's routes.
+            let mut event = twin_events
                 .iter()
-                .find(|e| event_route(rust, e).is_some_and(|(m, p)| m == method && p == path));
-            match same {
-                // The twin's event on the same route: same name, same authorizer setting.
-                Some(e) if used.insert(e.key.to_owned()) => out.push_str(&rust.text(e, 8)),
-                _ => {
-                    let mut event = format!("{}{}Api", camel(&method), camel(path));
-                    let base = event.clone();
-                    let mut i = 2;
-                    while !used.insert(event.clone()) {
-                        event = format!("{base}{i}");
-                        i += 1;
-                    }
-                    writeln!(
-                        out,
-                        "        {event}:\n          Type: Api\n          Properties:\n            Path: {path}\n            Method: {method}"
-                    )
-                    .unwrap();
-                }
+                .find(|e| event_route(rust, e).is_some_and(|(m, p)| m == method && p == path))
+                .map(|e| e.key.to_owned())
+                .unwrap_or_else(|| format!("{}{}Api", camel(&method), camel(path)));
+            let base = event.clone();
+            let mut i = 2;
+            while !used.insert(event.clone()) {
+                event = format!("{base}{i}");
+                i += 1;
+            }
+            writeln!(
+                out,
+                "        {event}:\n          Type: Api\n          Properties:\n            Path: {path}\n            Method: {method}"
+            )
+            .unwrap();
+            if f.public_routes.iter().any(|r| r.trim() == route.trim()) {
+                out.push_str("            Auth:\n              Authorizer: NONE\n");
             }
         }
     }

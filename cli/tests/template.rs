@@ -306,3 +306,31 @@ fn every_function_crate_has_its_resources_and_config() {
         }
     }
 }
+
+/// The hybrid template keeps each Python route's authorizer as deployed (`public_routes`), even
+/// where the Rust twin adds one: manuals' list is public in Python, its download is not.
+#[test]
+fn python_routes_keep_their_deployed_authorizer() {
+    let text = std::fs::read_to_string(common::root().join("template-hybrid.yaml")).unwrap();
+    let start = text
+        .find("\n  ManualsFunction:\n")
+        .expect("ManualsFunction in the hybrid");
+    // The resource runs until the next line indented by exactly two spaces.
+    let lines: Vec<&str> = text[start + 1..].lines().collect();
+    let len = 1 + lines[1..]
+        .iter()
+        .take_while(|l| !(l.starts_with("  ") && !l.starts_with("   ")))
+        .count();
+    let block = lines[..len].join("\n") + "\n";
+    let event_of = |path: &str, method: &str| {
+        let at = block
+            .find(&format!("Path: {path}\n            Method: {method}\n"))
+            .unwrap_or_else(|| panic!("{method} {path} in ManualsFunction:\n{block}"));
+        let rest = &block[at..];
+        let next = rest[1..].find("Type: Api").map_or(rest.len(), |i| i + 1);
+        rest[..next].to_owned()
+    };
+    assert!(event_of("/api/manuals", "get").contains("Authorizer: NONE"));
+    assert!(event_of("/api/manuals/{id}", "delete").contains("Authorizer: NONE"));
+    assert!(!event_of("/api/manuals/download", "post").contains("Authorizer"));
+}

@@ -246,7 +246,8 @@ impl Snapshot {
         ] {
             let mut m = Map::new();
             for (k, v) in a {
-                if b.get(k) != Some(v) {
+                let same = b.get(k).is_some_and(|old| old == v || ttl_ran_down(old, v));
+                if !same {
                     m.insert(k.clone(), v.clone());
                 }
             }
@@ -260,6 +261,18 @@ impl Snapshot {
             }
         }
         Value::Object(out)
+    }
+}
+
+/// A Redis entry whose value is unchanged and whose TTL only counted down (by up to a minute)
+/// was not written: time passed. A rewrite (SETEX) resets the TTL upwards.
+fn ttl_ran_down(before: &Value, after: &Value) -> bool {
+    let ttl = |v: &Value| v.get("ttl").and_then(Value::as_i64);
+    match (ttl(before), ttl(after)) {
+        (Some(t0), Some(t1)) if t0 > 0 && t1 > 0 => {
+            before.get("value") == after.get("value") && (0..=60).contains(&(t0 - t1))
+        }
+        _ => false,
     }
 }
 
@@ -360,6 +373,15 @@ mod tests {
             serde_json::json!({"dynamodb": {"k=v": {"n": 1}}, "redis": {"a": 2, "gone": null}})
         );
         assert_eq!(Snapshot::changes(&after, &after), serde_json::json!({}));
+        // A TTL that counted down is time passing, not a write; a reset TTL is a write.
+        let mut t0 = Snapshot::default();
+        t0.redis
+            .insert("k".into(), serde_json::json!({"value": "v", "ttl": 3600}));
+        let mut t1 = Snapshot::default();
+        t1.redis
+            .insert("k".into(), serde_json::json!({"value": "v", "ttl": 3598}));
+        assert_eq!(Snapshot::changes(&t0, &t1), serde_json::json!({}));
+        assert_ne!(Snapshot::changes(&t1, &t0), serde_json::json!({}));
     }
 
     #[test]

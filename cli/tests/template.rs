@@ -319,7 +319,7 @@ fn python_routes_keep_their_deployed_authorizer() {
     let lines: Vec<&str> = text[start + 1..].lines().collect();
     let len = 1 + lines[1..]
         .iter()
-        .take_while(|l| !(l.starts_with("  ") && !l.starts_with("   ")))
+        .take_while(|l| !l.starts_with("  ") || l.starts_with("   "))
         .count();
     let block = lines[..len].join("\n") + "\n";
     let event_of = |path: &str, method: &str| {

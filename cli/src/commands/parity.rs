@@ -147,23 +147,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             }
             for case in cases.iter().filter(|c| c.needs_state()) {
                 for res in run_cross(case, &rules, py, &rust, guard).await? {
-                    if res.verdict == Verdict::Different {
-                        let paths: Vec<&str> = res
-                            .differences
-                            .iter()
-                            .filter(|d| d.class == Class::Unexplained)
-                            .map(|d| d.path.as_str())
-                            .collect();
-                        say(
-                            &pb,
-                            format!(
-                                "DIFFERENT {}/{}: {}",
-                                res.function,
-                                res.case,
-                                paths.join(", ")
-                            ),
-                        );
-                    }
+                    say_if_different(&pb, &res);
                     results.push(res);
                 }
                 pb.inc(1);
@@ -189,23 +173,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             .buffered(args.concurrency as usize);
         while let Some(res) = stream.next().await {
             let res = res?;
-            if res.verdict == Verdict::Different {
-                let paths: Vec<&str> = res
-                    .differences
-                    .iter()
-                    .filter(|d| d.class == Class::Unexplained)
-                    .map(|d| d.path.as_str())
-                    .collect();
-                say(
-                    &pb,
-                    format!(
-                        "DIFFERENT {}/{}: {}",
-                        res.function,
-                        res.case,
-                        paths.join(", ")
-                    ),
-                );
-            }
+            say_if_different(&pb, &res);
             results.push(res);
             pb.inc(1);
         }
@@ -242,18 +210,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             }
             pb.set_message(format!("cross {}", sc.scenario.name));
             for res in crate::parity::cross::run(sc, &rules, &sides, guard).await? {
-                if res.verdict == Verdict::Different {
-                    let paths: Vec<&str> = res
-                        .differences
-                        .iter()
-                        .filter(|d| d.class == Class::Unexplained)
-                        .map(|d| d.path.as_str())
-                        .collect();
-                    say(
-                        &pb,
-                        format!("DIFFERENT cross/{}: {}", res.case, paths.join(", ")),
-                    );
-                }
+                say_if_different(&pb, &res);
                 results.push(res);
             }
         }
@@ -462,4 +419,26 @@ fn has_fixtures(dir: &std::path::Path) -> bool {
                 .any(|e| e.path().extension().is_some_and(|x| x == "json"))
         })
         .unwrap_or(false)
+}
+
+/// The `DIFFERENT function/case: paths` line for a case with unexplained differences.
+fn say_if_different(pb: &ProgressBar, res: &crate::parity::report::CaseResult) {
+    if res.verdict != Verdict::Different {
+        return;
+    }
+    let paths: Vec<&str> = res
+        .differences
+        .iter()
+        .filter(|d| d.class == Class::Unexplained)
+        .map(|d| d.path.as_str())
+        .collect();
+    say(
+        pb,
+        format!(
+            "DIFFERENT {}/{}: {}",
+            res.function,
+            res.case,
+            paths.join(", ")
+        ),
+    );
 }

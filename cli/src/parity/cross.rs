@@ -6,7 +6,7 @@
 //! all-Python run.
 
 use super::diff::{diff_responses, diff_state, DiffInput};
-use super::engine::{noise_between, Runner, StateGuard};
+use super::engine::{noise_between, state_noise_between, Runner, StateGuard};
 use super::fixture::{Case, Fixture, FixtureError};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
@@ -193,22 +193,7 @@ pub async fn run(
         .zip(&again)
         .map(|(a, b)| noise_between(a, b, &ctx))
         .collect();
-    let plain = Rules::default();
-    let state_noise: Vec<String> = diff_state(
-        &DiffInput {
-            function: "",
-            case: "",
-            rules: &plain,
-            noise: &[],
-            python: &ctx,
-            rust: &ctx,
-        },
-        &ref_state,
-        &again_state,
-    )
-    .into_iter()
-    .map(|d| d.path)
-    .collect();
+    let state_noise = state_noise_between(&ref_state, &again_state, &ctx);
     let mut out = Vec::new();
     for i in 0..n {
         let mut rust_at = all_python.clone();

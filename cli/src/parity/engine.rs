@@ -251,6 +251,23 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
     paths
 }
 
+/// Paths where two state changes of the same side differ (no rules: raw disagreement).
+pub fn state_noise_between(a: &Value, b: &Value, ctx: &SideCtx) -> Vec<String> {
+    let rules = Rules::default();
+    let input = DiffInput {
+        function: "",
+        case: "",
+        rules: &rules,
+        noise: &[],
+        python: ctx,
+        rust: ctx,
+    };
+    diff_state(&input, a, b)
+        .into_iter()
+        .map(|d| d.path)
+        .collect()
+}
+
 /// Resets and seeds the local stack for cases that need state; one such case at a time.
 pub struct StateGuard<'s> {
     pub stack: &'s Stack,
@@ -324,16 +341,7 @@ pub async fn python_twice(
     let (second, second_state) = answer_prepared(runner, case, state).await?;
     let mut noise = noise_between(&first, &second, &ctx);
     if let (Some(a), Some(b)) = (&first_state, &second_state) {
-        let rules = Rules::default();
-        let input = DiffInput {
-            function: "",
-            case: "",
-            rules: &rules,
-            noise: &[],
-            python: &ctx,
-            rust: &ctx,
-        };
-        noise.extend(diff_state(&input, a, b).into_iter().map(|d| d.path));
+        noise.extend(state_noise_between(a, b, &ctx));
         noise.dedup();
     }
     Ok((first, first_state, noise, ctx))
@@ -474,23 +482,8 @@ pub async fn run_cross(
     // Python against itself, once more: what differs there is noise, not a cross-read error.
     let (_, again_second, again_state) = two_steps(case, python, python, guard).await?;
     let mut noise = noise_between(&ref_second, &again_second, &ctx);
-    {
-        let plain = Rules::default();
-        let input = DiffInput {
-            function: "",
-            case: "",
-            rules: &plain,
-            noise: &[],
-            python: &ctx,
-            rust: &ctx,
-        };
-        noise.extend(
-            diff_state(&input, &ref_state, &again_state)
-                .into_iter()
-                .map(|d| d.path),
-        );
-        noise.dedup();
-    }
+    noise.extend(state_noise_between(&ref_state, &again_state, &ctx));
+    noise.dedup();
     let mut out = Vec::new();
     for order in [Order::PythonRust, Order::RustPython] {
         let (first, second) = match order {

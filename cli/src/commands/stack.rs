@@ -80,7 +80,7 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 println!("nothing to stop");
             }
             for svc in stopped {
-                let free = stack::port_is_free(svc.port);
+                let free = !stack::port_has_listener(svc.port);
                 println!(
                     "stopped {} (pid {}), port {} {}",
                     svc.name,

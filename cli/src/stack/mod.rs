@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use services::port_is_free;
+pub use services::{port_has_listener, port_is_free};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {

@@ -20,6 +20,32 @@ pub fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
+/// Whether any socket is still listening on `port` (IPv4 or IPv6), read from /proc/net.
+///
+/// This is the question "did the service really stop?": a bind test would also fail on an
+/// unrelated client socket that the kernel happened to give the same number as its ephemeral
+/// port (listener ports and ephemeral ports share one range), which made `stack down` report
+/// "STILL IN USE" for a service that was gone.
+pub fn port_has_listener(port: u16) -> bool {
+    const LISTEN: &str = "0A";
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        std::fs::read_to_string(table)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .any(|line| {
+                let mut cols = line.split_whitespace();
+                let local = cols.nth(1).unwrap_or("");
+                let state = cols.nth(1).unwrap_or("");
+                let local_port = local
+                    .rsplit(':')
+                    .next()
+                    .and_then(|h| u16::from_str_radix(h, 16).ok());
+                local_port == Some(port) && state == LISTEN
+            })
+    })
+}
+
 /// Ports for several services at once: the free ones picked by the OS are held until all are
 /// chosen, so two services never get the same port.
 pub fn choose_ports<const N: usize>(
@@ -283,4 +309,23 @@ pub async fn redis_command(port: u16, args: &[&str]) -> Result<String, String> {
     tokio::time::timeout(Duration::from_secs(2), fut)
         .await
         .map_err(|_| "timed out".to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_has_listener;
+
+    #[test]
+    fn a_listener_is_seen_and_a_client_port_is_not() {
+        let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(port_has_listener(port));
+        // The client side of a connection holds its ephemeral port, but it is not listening.
+        let c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let client_port = c.local_addr().unwrap().port();
+        assert!(!port_has_listener(client_port));
+        drop(c);
+        drop(l);
+        assert!(!port_has_listener(port));
+    }
 }

@@ -116,14 +116,24 @@ pub fn repr_of(v: &Value) -> String {
 
 /// Python's `repr(s)` for a `str`.
 pub fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
+    repr_code_points(s.chars().map(|c| c as u32))
+}
+
+/// Python's `repr(s)` for a `str` given as code points (lone surrogates print as `\udXXX`).
+pub fn repr_code_points<I: Iterator<Item = u32> + Clone>(cps: I) -> String {
+    let (single, double) = (b'\'' as u32, b'"' as u32);
+    let quote = if cps.clone().any(|c| c == single) && !cps.clone().any(|c| c == double) {
         '"'
     } else {
         '\''
     };
-    let mut out = String::with_capacity(s.len() + 2);
+    let mut out = String::new();
     out.push(quote);
-    for c in s.chars() {
+    for cp in cps {
+        let Some(c) = char::from_u32(cp) else {
+            out.push_str(&format!("\\u{cp:04x}"));
+            continue;
+        };
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),

@@ -399,6 +399,54 @@ impl fmt::Debug for PyDict {
 }
 
 impl PyValue {
+    /// Python's `str(x)` as code points (a `str` keeps its lone surrogates; everything else is
+    /// its `repr`, which escapes them).
+    pub fn py_str(&self) -> PyStr {
+        match self {
+            PyValue::Str(s) => s.clone(),
+            other => PyStr::from(other.py_repr().as_str()),
+        }
+    }
+
+    /// Python's `repr(x)`.
+    pub fn py_repr(&self) -> String {
+        fn float(f: f64) -> String {
+            if f.is_nan() {
+                "nan".into()
+            } else if f.is_infinite() {
+                if f > 0.0 { "inf" } else { "-inf" }.into()
+            } else {
+                float_repr(f)
+            }
+        }
+        fn string(s: &PyStr) -> String {
+            crate::py::repr_code_points(s.code_points())
+        }
+        match self {
+            PyValue::None => "None".into(),
+            PyValue::Bool(true) => "True".into(),
+            PyValue::Bool(false) => "False".into(),
+            PyValue::Int(i) => i.to_string(),
+            PyValue::Float(f) => float(*f),
+            PyValue::Str(s) => string(s),
+            PyValue::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(PyValue::py_repr)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            PyValue::Dict(d) => format!(
+                "{{{}}}",
+                d.iter()
+                    .map(|(k, v)| format!("{}: {}", string(k), v.py_repr()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
     /// Python's `type(x).__name__`.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -354,6 +354,15 @@ impl Walker<'_, '_> {
             .find(|r| r.action == Action::Pixels)
             .map(|r| r.pixels)
             .unwrap_or_default();
+        if let Some(shift) = tolerance.max_box_shift {
+            match super::image::compare_boxes(a, b, shift) {
+                Ok(None) => {}
+                Ok(Some(why)) | Err(why) => {
+                    self.push_at(path, Kind::Pixels, None, None, Some(why));
+                    return true;
+                }
+            }
+        }
         match super::image::compare(a, b) {
             Ok(stats) if stats.within(&tolerance) => {}
             Ok(stats) => self.push_at(path, Kind::Pixels, None, None, Some(stats.summary())),

@@ -24,6 +24,10 @@ pub struct PixelStats {
 pub struct PixelTolerance {
     pub max_mean: f64,
     pub max_differing_over_64: f64,
+    /// When set, the highlight boxes of both images are compared too: the same number of
+    /// boxes, each edge within this many pixels. Mean and share of differing pixels cannot see
+    /// a misplaced highlight on a large page; this can.
+    pub max_box_shift: Option<u32>,
 }
 
 impl PixelStats {
@@ -71,6 +75,114 @@ fn decode(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
         }
     };
     Ok((info.width, info.height, rgba))
+}
+
+/// A highlight box: x0, y0, x1, y1 (inclusive pixel coordinates).
+pub type PixelBox = [u32; 4];
+
+/// The boxes of tinted pixels (channel spread over 40: a colour, not a grey), one per
+/// 8-connected region. On a black-and-white page these are the translucent highlights.
+pub fn highlight_boxes(width: u32, height: u32, rgba: &[u8]) -> Vec<PixelBox> {
+    let (w, h) = (width as usize, height as usize);
+    let tinted: Vec<bool> = rgba
+        .chunks_exact(4)
+        .map(|p| {
+            let (lo, hi) = (p[..3].iter().min(), p[..3].iter().max());
+            matches!((lo, hi), (Some(lo), Some(hi)) if hi - lo > 40)
+        })
+        .collect();
+    let mut seen = vec![false; tinted.len()];
+    let mut boxes = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..tinted.len() {
+        if !tinted[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut b = [u32::MAX, u32::MAX, 0, 0];
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            b = [
+                b[0].min(x as u32),
+                b[1].min(y as u32),
+                b[2].max(x as u32),
+                b[3].max(y as u32),
+            ];
+            for dy in [-1isize, 0, 1] {
+                for dx in [-1isize, 0, 1] {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if tinted[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        boxes.push(b);
+    }
+    boxes.sort_by_key(|b| (b[1], b[0]));
+    boxes
+}
+
+/// The most frequent tinted colour inside a box: the highlight over the page background.
+fn dominant_tint(width: u32, rgba: &[u8], b: &PixelBox) -> [u8; 3] {
+    let mut counts: std::collections::HashMap<[u8; 3], usize> = Default::default();
+    for y in b[1]..=b[3] {
+        for x in b[0]..=b[2] {
+            let i = ((y * width + x) * 4) as usize;
+            let p = [rgba[i], rgba[i + 1], rgba[i + 2]];
+            let (lo, hi) = (p.iter().min(), p.iter().max());
+            if matches!((lo, hi), (Some(lo), Some(hi)) if hi - lo > 40) {
+                *counts.entry(p).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(p, n)| (*n, *p))
+        .map(|(p, _)| p)
+        .unwrap_or_default()
+}
+
+/// `None` when the highlight boxes agree within `shift` pixels, else what differs.
+pub fn compare_boxes(a: &[u8], b: &[u8], shift: u32) -> Result<Option<String>, String> {
+    let (wa, ha, pa) = decode(a).map_err(|e| format!("python image: {e}"))?;
+    let (wb, hb, pb) = decode(b).map_err(|e| format!("rust image: {e}"))?;
+    let (ba, bb) = (highlight_boxes(wa, ha, &pa), highlight_boxes(wb, hb, &pb));
+    let close = ba.len() == bb.len()
+        && ba
+            .iter()
+            .zip(&bb)
+            .all(|(x, y)| x.iter().zip(y).all(|(p, q)| p.abs_diff(*q) <= shift));
+    if close {
+        for (x, y) in ba.iter().zip(&bb) {
+            let (ca, cb) = (dominant_tint(wa, &pa, x), dominant_tint(wb, &pb, y));
+            if ca.iter().zip(&cb).any(|(p, q)| p.abs_diff(*q) > 2) {
+                return Ok(Some(format!(
+                    "highlight colour differs: python rgb{ca:?} at ({},{}), rust rgb{cb:?}",
+                    x[0], x[1]
+                )));
+            }
+        }
+    }
+    let show = |v: &[PixelBox]| {
+        v.iter()
+            .map(|b| format!("({},{})-({},{})", b[0], b[1], b[2], b[3]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    Ok((!close).then(|| {
+        format!(
+            "highlight boxes differ by more than {shift} px: python [{}], rust [{}]",
+            show(&ba),
+            show(&bb)
+        )
+    }))
 }
 
 /// Compare two PNG images; `Err` says why they cannot be compared pixel by pixel (not PNG,
@@ -158,7 +270,8 @@ mod tests {
         assert!(!s.within(&PixelTolerance::default()));
         assert!(s.within(&PixelTolerance {
             max_mean: 1.0,
-            max_differing_over_64: 0.02
+            max_differing_over_64: 0.02,
+            max_box_shift: None,
         }));
         let small = encode(5, 5, &[0; 100], png::Compression::Fast);
         assert!(
@@ -166,5 +279,55 @@ mod tests {
                 .unwrap_err()
                 .contains("sizes differ")
         );
+    }
+
+    /// A white 40×20 page with yellow-tinted rectangles and some grey "text".
+    fn page(boxes: &[PixelBox]) -> Vec<u8> {
+        let (w, h) = (40u32, 20u32);
+        let mut px = vec![255u8; (w * h * 4) as usize];
+        for i in (0..px.len()).step_by(4 * 7) {
+            px[i..i + 3].copy_from_slice(&[90, 90, 90]);
+        }
+        for b in boxes {
+            for y in b[1]..=b[3] {
+                for x in b[0]..=b[2] {
+                    let i = ((y * w + x) * 4) as usize;
+                    px[i + 2] = px[i + 2].saturating_sub(100);
+                }
+            }
+        }
+        encode(w, h, &px, png::Compression::Fast)
+    }
+
+    #[test]
+    fn highlight_boxes_are_found_and_compared_with_a_shift() {
+        let a = page(&[[2, 2, 10, 5], [20, 10, 30, 14]]);
+        let (w, h, rgba) = decode(&a).unwrap();
+        assert_eq!(
+            highlight_boxes(w, h, &rgba),
+            vec![[2, 2, 10, 5], [20, 10, 30, 14]]
+        );
+        let moved = page(&[[2, 3, 11, 6], [20, 10, 30, 14]]);
+        assert_eq!(compare_boxes(&a, &moved, 1).unwrap(), None);
+        let why = compare_boxes(&a, &moved, 0).unwrap().unwrap();
+        assert!(
+            why.contains("python [(2,2)-(10,5) (20,10)-(30,14)]"),
+            "{why}"
+        );
+        // Another colour in the same place is seen too.
+        let (w2, h2, mut px) = decode(&a).unwrap();
+        for p in px.chunks_exact_mut(4) {
+            if p[2] < p[0] - 40 {
+                p[0] = p[0].saturating_sub(100);
+                p[2] = 255;
+            }
+        }
+        let blue = encode(w2, h2, &px, png::Compression::Fast);
+        let why = compare_boxes(&a, &blue, 1).unwrap().unwrap();
+        assert!(why.starts_with("highlight colour differs"), "{why}");
+        // A missing highlight is seen although few pixels differ.
+        let one = page(&[[2, 2, 10, 5]]);
+        assert!(compare_boxes(&a, &one, 5).unwrap().is_some());
+        assert!(compare(&a, &one).unwrap().differing < 0.15);
     }
 }

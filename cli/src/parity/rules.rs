@@ -70,6 +70,8 @@ struct RawRule {
     var: Option<String>,
     max_mean: Option<f64>,
     max_differing_over_64: Option<f64>,
+    /// Highlight boxes (tinted regions) must match in number, each edge within this many px.
+    max_box_shift: Option<u32>,
     reason: Option<String>,
 }
 
@@ -268,6 +270,7 @@ impl Rules {
                 pixels: crate::parity::image::PixelTolerance {
                     max_mean: r.max_mean.unwrap_or(f64::INFINITY),
                     max_differing_over_64: r.max_differing_over_64.unwrap_or(1.0),
+                    max_box_shift: r.max_box_shift,
                 },
                 reason: r.reason,
             });

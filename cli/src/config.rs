@@ -64,6 +64,11 @@ pub struct FunctionConfig {
     pub public_routes: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Files shipped beside the Rust bootstrap (paths relative to the project; `{arch}` is the
+    /// target architecture, `x86_64` or `aarch64`): linked into the local task root and added
+    /// to the deployment package, where Lambda unpacks them into `/var/task`.
+    #[serde(default)]
+    pub files: Vec<String>,
     /// The function reads or writes shared state (Redis, DynamoDB, S3): parity resets and
     /// seeds the local stack before each side runs a case, one case at a time.
     #[serde(default)]
@@ -326,6 +331,23 @@ pub fn expand(template: &str, vars: &BTreeMap<String, String>) -> String {
     }
     out.push_str(rest);
     out
+}
+
+impl FunctionConfig {
+    /// The `files` for `arch` (`x86_64`, `aarch64`): (name in the task root, path on disk).
+    pub fn bundled_files(&self, root: &Path, arch: &str) -> Vec<(String, PathBuf)> {
+        self.files
+            .iter()
+            .map(|f| {
+                let path = root.join(f.replace("{arch}", arch));
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name, path)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -546,11 +546,24 @@ fn package(project: &Project, names: &[String]) -> anyhow::Result<i32> {
         })?;
         let arch = elf_arch(&bin)
             .ok_or_else(|| anyhow::anyhow!("{}: not an ELF executable", bin.display()))?;
-        let zip = crate::package::zip(&[("bootstrap", &data, 0o755)])?;
+        let mut extra = Vec::new();
+        for (file, path) in project.function(&name)?.bundled_files(&project.root, arch) {
+            let bytes = std::fs::read(&path).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e} (listed in `files` of {name}; run scripts/setup.sh)",
+                    path.display()
+                )
+            })?;
+            extra.push((file, bytes));
+        }
+        let mut entries: Vec<(&str, &[u8], u32)> = vec![("bootstrap", &data, 0o755)];
+        entries.extend(extra.iter().map(|(f, b)| (f.as_str(), b.as_slice(), 0o644)));
+        let zip = crate::package::zip(&entries)?;
+        let unzipped: usize = entries.iter().map(|e| e.1.len()).sum();
         let out = lambda_dir(project).join(format!("{krate}.zip"));
         crate::fsutil::write_atomic(&out, &zip)?;
         let ok = (zip.len() as u64) <= crate::package::MAX_ZIPPED
-            && (data.len() as u64) <= crate::package::MAX_UNZIPPED;
+            && (unzipped as u64) <= crate::package::MAX_UNZIPPED;
         t.add_row(vec![
             name,
             out.display().to_string(),

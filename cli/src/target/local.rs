@@ -137,6 +137,19 @@ impl LocalTargetSpec<'_> {
                 let task = state.join("rust").join(self.function).join("var/task");
                 std::fs::create_dir_all(&task)
                     .map_err(|e| LocalError::Io(format!("{}: {e}", task.display())))?;
+                for (name, path) in cfg.bundled_files(&self.project.root, std::env::consts::ARCH) {
+                    if !path.is_file() {
+                        return Err(LocalError::Io(format!(
+                            "{} (listed in `files` of {}) not found (run scripts/setup.sh)",
+                            path.display(),
+                            self.function
+                        )));
+                    }
+                    let link = task.join(&name);
+                    let _ = std::fs::remove_file(&link);
+                    std::os::unix::fs::symlink(&path, &link)
+                        .map_err(|e| LocalError::Io(format!("{}: {e}", link.display())))?;
+                }
                 env.insert("LAMBDA_TASK_ROOT".into(), task.display().to_string());
                 env.insert("_HANDLER".into(), "bootstrap".into());
                 (bin, Vec::new(), task)

@@ -49,6 +49,26 @@ venv .venv-lambda scripts/python/lambda-runtime.txt
 layer redis scripts/python/layer-redis.txt
 layer pdf-processing scripts/python/layer-pdf-processing.txt
 
+# PDFium for the Rust pdf-page function, for this machine and for Lambda's arm64.
+pdfium() { # pdfium ARCH — .pdfium/ARCH/lib/libpdfium.so (a layer's /opt/lib) out of the pypdfium2 wheel
+  local arch=$1 req=scripts/python/pdfium.txt dir=.pdfium/$1 stamp tmp
+  stamp=$(sha256sum "$req" | cut -c1-16)
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then return; fi
+  say "fetching libpdfium.so for $arch"
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --platform "manylinux_2_17_$arch" --python-version 3.11 -r "$req" -d "$tmp"
+  rm -rf "$dir" && mkdir -p "$dir/lib"
+  .venv/bin/python -c 'import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+open(sys.argv[2], "wb").write(z.read("pypdfium2_raw/libpdfium.so"))' "$tmp"/*.whl "$dir/lib/libpdfium.so.tmp"
+  mv "$dir/lib/libpdfium.so.tmp" "$dir/lib/libpdfium.so"
+  rm -rf "$tmp"
+  echo "$stamp" >"$dir/.stamp"
+}
+pdfium x86_64
+pdfium aarch64
+
 # 3. The arm64 standard library for `functions build --arch arm64` (Lambda's default here).
 if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   say "adding the aarch64-unknown-linux-gnu target"

@@ -364,6 +364,12 @@ async fn handle_inner(
     }
 
     let start = Instant::now();
+    // Python answers a blank placeholder page when PyMuPDF cannot be imported. A Rust package
+    // without its PDFium is a broken deployment: answer 500 before touching S3, so that the
+    // shift's error-rate watch sees it and rolls back, instead of serving blank pages.
+    engine
+        .available()
+        .map_err(|why| PyException::new("ImportError", format!("PDF engine unavailable: {why}")))?;
     let pdf_bytes = download(c, &pdf_url).await?;
 
     let needle = match &highlight_text {
@@ -389,7 +395,7 @@ async fn handle_inner(
 
     let page_image_url = match &env.bucket {
         Some(bucket) => {
-            let png = image.png(true);
+            let png = image.png();
             tracing::info!("Image size: {} bytes", png.len());
             let now = manuel_shared::runtime::now_secs();
             c.s3.put_object()
@@ -407,7 +413,7 @@ async fn handle_inner(
         }
         None => {
             use base64::Engine as _;
-            let png = image.png(false);
+            let png = image.png();
             format!(
                 "data:image/png;base64,{}",
                 base64::engine::general_purpose::STANDARD.encode(png)

@@ -404,9 +404,9 @@ fn search(page: &PdfPage, needle: &str) -> Result<Vec<PixelRect>, PdfiumError> {
     let mut rects = Vec::new();
     for (s, e) in find_all(&hay, &needle) {
         let mut hit = Vec::new();
-        for i in s..e {
+        for (i, c) in hay.iter().enumerate().take(e).skip(s) {
             let ch = chars.get(i as PdfPageTextCharIndex)?;
-            if hay[i].is_whitespace() && ch.is_generated().unwrap_or(false) {
+            if c.is_whitespace() && ch.is_generated().unwrap_or(false) {
                 continue; // a line break or gap PDFium inserted: no glyph, no box
             }
             let Ok(r) = ch.loose_bounds() else { continue };

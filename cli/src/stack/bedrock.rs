@@ -134,8 +134,20 @@ pub fn body_value(body: &[u8]) -> Value {
 /// The Rust SDK sends `retrievalQuery.type: "TEXT"`, boto3 omits it.
 const DEFAULTED_FIELDS: &[(&str, &str, &str)] = &[("Retrieve", "/retrievalQuery/type", "TEXT")];
 
+/// Fields that are fresh on every call by design and say nothing about the request: the key
+/// leaves them out. StartIngestionJob's idempotency `clientToken` is a new UUID from boto3 and
+/// the Rust SDK alike (it only deduplicates retries of one call).
+const VOLATILE_FIELDS: &[(&str, &str)] = &[("StartIngestionJob", "clientToken")];
+
 fn without_defaults(operation: &str, body: &Value) -> Value {
     let mut body = body.clone();
+    for (op, field) in VOLATILE_FIELDS {
+        if *op == operation {
+            if let Some(obj) = body.as_object_mut() {
+                obj.remove(*field);
+            }
+        }
+    }
     for (op, pointer, default) in DEFAULTED_FIELDS {
         if *op != operation {
             continue;
@@ -373,6 +385,22 @@ mod tests {
             ("bedrock-agent", "StartIngestionJob")
         );
         assert_eq!(percent_decode("/a%2"), "/a%2");
+    }
+
+    #[test]
+    fn an_idempotency_token_is_not_part_of_the_key() {
+        let path = "/knowledgebases/KB1/datasources/DS1/ingestionjobs/";
+        let a = json!({"clientToken": "0b1c…-first", "description": "d"});
+        let b = json!({"clientToken": "7f3e…-second", "description": "d"});
+        assert_eq!(key("PUT", path, &a), key("PUT", path, &b));
+        assert_eq!(key("PUT", path, &a), key("PUT", path, &json!({"description": "d"})));
+        assert_ne!(key("PUT", path, &a), key("PUT", path, &json!({"description": "e"})));
+        // Elsewhere a clientToken is part of the request.
+        let p = "/knowledgebases/KB1/retrieve";
+        assert_ne!(
+            key("POST", p, &json!({"clientToken": "x"})),
+            key("POST", p, &json!({"clientToken": "y"}))
+        );
     }
 
     #[test]

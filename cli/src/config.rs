@@ -361,6 +361,29 @@ mod tests {
     }
 
     #[test]
+    fn bundled_files_are_per_architecture() {
+        let cfg: FunctionConfig = toml::from_str(
+            r#"
+python_dir = "pdf-page"
+handler = "app.lambda_handler"
+crate = "pdf-page"
+template_resource = "PDFPageFunction"
+memory_mb = 1024
+timeout_s = 60
+files = [".pdfium/{arch}/lib/libpdfium.so"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.bundled_files(Path::new("/p"), "aarch64"),
+            vec![(
+                "libpdfium.so".to_string(),
+                PathBuf::from("/p/.pdfium/aarch64/lib/libpdfium.so")
+            )]
+        );
+    }
+
+    #[test]
     fn unknown_key_is_named_with_position() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(

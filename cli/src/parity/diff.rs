@@ -567,11 +567,14 @@ fn presigned(url: &str, at: i64) -> Option<String> {
     for (k, v) in parsed.query_pairs() {
         match k.as_ref() {
             "X-Amz-Expires" => expires = v.parse::<i64>().ok(),
+            // SigV2 carries an absolute expiry, not the signing time: relative to "now", to the
+            // nearest 5 minutes, because a warm handler's (pinned, then running) clock may be
+            // a minute or two past the case's clock by the time it signs.
             "Expires" => {
                 expires = v
                     .parse::<i64>()
                     .ok()
-                    .map(|e| ((e - at) as f64 / 60.0).round() as i64 * 60)
+                    .map(|e| ((e - at) as f64 / 300.0).round() as i64 * 300)
             }
             _ => {}
         }

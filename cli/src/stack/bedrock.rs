@@ -393,8 +393,14 @@ mod tests {
         let a = json!({"clientToken": "0b1c…-first", "description": "d"});
         let b = json!({"clientToken": "7f3e…-second", "description": "d"});
         assert_eq!(key("PUT", path, &a), key("PUT", path, &b));
-        assert_eq!(key("PUT", path, &a), key("PUT", path, &json!({"description": "d"})));
-        assert_ne!(key("PUT", path, &a), key("PUT", path, &json!({"description": "e"})));
+        assert_eq!(
+            key("PUT", path, &a),
+            key("PUT", path, &json!({"description": "d"}))
+        );
+        assert_ne!(
+            key("PUT", path, &a),
+            key("PUT", path, &json!({"description": "e"}))
+        );
         // Elsewhere a clientToken is part of the request.
         let p = "/knowledgebases/KB1/retrieve";
         assert_ne!(

@@ -28,5 +28,7 @@ pub mod pyjson;
 pub mod pyround;
 pub mod pyvalue;
 pub mod runtime;
+#[rustfmt::skip]
+pub mod unicode_tables;
 #[cfg(feature = "services")]
 pub mod usage;

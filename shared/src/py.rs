@@ -114,6 +114,30 @@ pub fn repr_of(v: &Value) -> String {
     }
 }
 
+/// Python's `str.isprintable()` for one character (the space counts as printable).
+pub fn is_printable(c: char) -> bool {
+    let cp = c as u32;
+    crate::unicode_tables::UNPRINTABLE
+        .binary_search_by(|&(lo, hi)| {
+            if hi < cp {
+                std::cmp::Ordering::Less
+            } else if lo > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_err()
+}
+
+/// The value of a decimal digit in any script (Unicode category Nd), as `int()` reads it.
+pub fn digit_value(c: char) -> Option<u32> {
+    let cp = c as u32;
+    let i = crate::unicode_tables::DIGIT_ZEROS.partition_point(|z| *z <= cp);
+    let zero = *crate::unicode_tables::DIGIT_ZEROS.get(i.checked_sub(1)?)?;
+    (cp - zero < 10).then_some(cp - zero)
+}
+
 /// Python's `repr(s)` for a `str`.
 pub fn repr_str(s: &str) -> String {
     repr_code_points(s.chars().map(|c| c as u32))
@@ -143,8 +167,15 @@ pub fn repr_code_points<I: Iterator<Item = u32> + Clone>(cps: I) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
+            c if !is_printable(c) => {
+                let cp = c as u32;
+                if cp < 0x100 {
+                    out.push_str(&format!("\\x{cp:02x}"));
+                } else if cp < 0x10000 {
+                    out.push_str(&format!("\\u{cp:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{cp:08x}"));
+                }
             }
             c => out.push(c),
         }
@@ -226,6 +257,33 @@ mod tests {
         assert_eq!(repr_str("it's"), "\"it's\"");
         assert_eq!(repr_str("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(repr_str("tab\t"), "'tab\\t'");
+        // Unprintable characters, as Python 3.11 escapes them (values from CPython).
+        for (s, want) in [
+            ("\u{a0}x", "'\\xa0x'"),
+            ("\u{200b}", "'\\u200b'"),
+            ("\u{e0001}", "'\\U000e0001'"),
+            ("\u{7f}", "'\\x7f'"),
+            ("é", "'é'"),
+            ("\u{1F600}", "'\u{1F600}'"),
+            ("\u{e000}", "'\\ue000'"),
+            ("\u{378}", "'\\u0378'"),
+            ("\u{2028}", "'\\u2028'"),
+            ("a\tb\0", "'a\\tb\\x00'"),
+        ] {
+            assert_eq!(repr_str(s), want, "{s:?}");
+        }
+        assert_eq!(repr_code_points([0x61, 0xd800].into_iter()), "'a\\ud800'");
+    }
+
+    #[test]
+    fn digits_of_every_script() {
+        assert_eq!(digit_value('7'), Some(7));
+        assert_eq!(digit_value('\u{104A1}'), Some(1));
+        assert_eq!(digit_value('\u{0662}'), Some(2));
+        assert_eq!(digit_value('\u{FF19}'), Some(9));
+        assert_eq!(digit_value('a'), None);
+        assert_eq!(digit_value('\u{2F}'), None);
+        assert_eq!(digit_value('\u{FF1A}'), None);
     }
 
     #[test]

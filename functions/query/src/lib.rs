@@ -212,7 +212,9 @@ async fn answer(
         PyGet::Missing => PyValue::Dict(PyDict::new()),
         PyGet::Present(Value::String(text)) => match pyvalue::loads(text) {
             Ok(v) => v,
-            Err(e) if e.kind.is_value_error() => {
+            // `except json.JSONDecodeError` only: the 4300-digit int limit is a plain ValueError
+            // and goes to the handler's exception mapping.
+            Err(e) if e.kind == pyvalue::LoadsErrorKind::JsonDecodeError => {
                 return Ok(error_body(400, "Invalid JSON in request body"))
             }
             Err(e) => return Err(PyException::new(e.kind.python_name(), e.to_string())),

@@ -116,7 +116,7 @@ pub fn workspace(items: &[&str]) -> tempfile::TempDir {
     for item in items {
         copy_tree(&root.join(item), &dir.path().join(item));
     }
-    for link in [".venv", ".venv-lambda", ".layers", "target"] {
+    for link in [".venv", ".venv-lambda", ".layers", ".pdfium", "target"] {
         std::os::unix::fs::symlink(root.join(link), dir.path().join(link)).unwrap();
     }
     dir

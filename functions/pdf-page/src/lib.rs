@@ -201,26 +201,8 @@ fn exact_integer(f: f64) -> String {
     out
 }
 
-/// The decimal value of a Unicode digit (category Nd) in the blocks Python's `int()` reads.
-fn digit_value(c: char) -> Option<u32> {
-    if let Some(d) = c.to_digit(10) {
-        return Some(d);
-    }
-    const ZEROS: &[u32] = &[
-        0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-        0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
-        0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0,
-        0xAA50, 0xABF0, 0xFF10, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6,
-    ];
-    let cp = c as u32;
-    ZEROS
-        .iter()
-        .find(|z| cp >= **z && cp < **z + 10)
-        .map(|z| cp - z)
-}
-
 /// `int(str)` in base 10: whitespace around, a sign, digits (any script) with single
-/// underscores between them. `None` where Python raises ValueError.
+/// underscores between them, at most 4300 of them. `None` where Python raises ValueError.
 fn parse_int_text(t: &str) -> Option<PageNumber> {
     let t = t.trim_matches(|c: char| c.is_whitespace());
     let (negative, body) = match t.chars().next() {
@@ -236,7 +218,11 @@ fn parse_int_text(t: &str) -> Option<PageNumber> {
         if c == '_' {
             continue;
         }
-        digits.push(char::from_digit(digit_value(c)?, 10)?);
+        digits.push(char::from_digit(manuel_shared::py::digit_value(c)?, 10)?);
+    }
+    // sys.get_int_max_str_digits(): more digits (leading zeros included) is a ValueError.
+    if digits.len() > pyvalue::INT_MAX_STR_DIGITS {
+        return None;
     }
     let trimmed = digits.trim_start_matches('0');
     let digits = if trimmed.is_empty() { "0" } else { trimmed };
@@ -270,13 +256,20 @@ async fn handle_inner(
         PyGet::Missing => PyValue::Dict(PyDict::new()),
         PyGet::Present(Value::String(text)) => match pyvalue::loads(text) {
             Ok(v) => v,
-            Err(e) if e.kind.is_value_error() => {
+            // `except json.JSONDecodeError` only: the 4300-digit int limit is a plain
+            // ValueError and escapes to the 500 handler, like a RecursionError.
+            Err(e) if e.kind == pyvalue::LoadsErrorKind::JsonDecodeError => {
                 return Ok(error(400, "Invalid JSON in request body").to_value())
             }
             Err(e) => return Err(PyException::new(e.kind.python_name(), e.to_string())),
         },
         PyGet::Present(other) => PyValue::from_json(other),
     };
+    // print(f"Request body: {body_data}"): a dict or list prints its repr (surrogates escaped),
+    // a str prints itself and fails on a lone surrogate.
+    if let PyValue::Str(text) = &body_data {
+        print_check(&[text], &["Request body: "])?;
+    }
     let get = |k: &str, default: PyValue| -> Result<PyValue, PyException> {
         match &body_data {
             PyValue::Dict(d) => Ok(d.get(k).cloned().unwrap_or(default)),
@@ -513,6 +506,16 @@ mod tests {
         assert_eq!(p(s(" 0012 ")).unwrap(), PageNumber::Small(12));
         assert_eq!(p(s("1_0")).unwrap(), PageNumber::Small(10));
         assert_eq!(p(s("１２")).unwrap(), PageNumber::Small(12));
+        assert_eq!(p(s("\u{104A1}")).unwrap(), PageNumber::Small(1));
+        // 4300 digits are read, 4301 (leading zeros count) are a ValueError.
+        assert_eq!(
+            p(s(&format!("{}1", "0".repeat(4299)))).unwrap(),
+            PageNumber::Small(1)
+        );
+        assert_eq!(
+            p(s(&format!("{}1", "0".repeat(4300)))).unwrap_err().kind,
+            "ValueError"
+        );
         assert_eq!(p(s("-3")).unwrap(), PageNumber::Small(-3));
         assert_eq!(
             p(s("123456789012345678901234567890")).unwrap(),

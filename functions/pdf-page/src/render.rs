@@ -394,18 +394,42 @@ pub fn merge_hits(glyphs: &[(f32, f32, f32, f32, f32)]) -> Vec<(f32, f32, f32, f
 fn search(page: &PdfPage, needle: &str) -> Result<Vec<PixelRect>, PdfiumError> {
     let text = page.text()?;
     let height = page.height().value;
+    let width = page.width().value;
     let chars = text.chars();
-    // The haystack first (one call per character); boxes only for matched characters.
-    let hay: Vec<char> = chars
-        .iter()
-        .map(|ch| ch.unicode_char().unwrap_or('\u{fffd}'))
-        .collect();
+    // The haystack first; boxes only for matched characters. `index` maps a haystack position
+    // back to PDFium's character.
+    let mut hay = Vec::new();
+    let mut index = Vec::new();
+    for ch in chars.iter() {
+        let c = ch.unicode_char().unwrap_or('\u{fffd}');
+        // PDFium marks a hyphen at a line end (the word goes on on the next line) with U+0002
+        // and joins the lines; MuPDF's search dehyphenates: "exam-⏎ple" is "example".
+        if c == '\u{2}' {
+            continue;
+        }
+        // MuPDF clips text to the page box: characters wholly outside it are not searched.
+        if !c.is_whitespace() {
+            if let Ok(r) = ch.loose_bounds() {
+                let (l, rt, b, t) = (
+                    r.left().value,
+                    r.right().value,
+                    r.bottom().value,
+                    r.top().value,
+                );
+                if rt < 0.0 || l > width || t < 0.0 || b > height {
+                    continue;
+                }
+            }
+        }
+        hay.push(c);
+        index.push(ch.index());
+    }
     let needle: Vec<char> = needle.chars().collect();
     let mut rects = Vec::new();
     for (s, e) in find_all(&hay, &needle) {
         let mut hit = Vec::new();
         for (i, c) in hay.iter().enumerate().take(e).skip(s) {
-            let ch = chars.get(i as PdfPageTextCharIndex)?;
+            let ch = chars.get(index[i])?;
             if c.is_whitespace() && ch.is_generated().unwrap_or(false) {
                 continue; // a line break or gap PDFium inserted: no glyph, no box
             }

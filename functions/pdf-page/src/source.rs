@@ -26,12 +26,60 @@ const WHATWG_C0_CONTROL_OR_SPACE: &[char] = &[
 
 /// Schemes for which `urlparse` splits `;params` off the last path segment (`uses_params`).
 const USES_PARAMS: &[&str] = &[
-    "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtspu", "sip", "sips",
-    "mms", "sftp", "tel",
+    "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtsps", "rtspu",
+    "sip", "sips", "mms", "sftp", "tel",
 ];
 
 fn is_scheme_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+}
+
+/// `_check_bracketed_host`: the text between `[` and `]` must be an IPv6 address (a scope
+/// `%id` allowed) or an IPvFuture literal; an IPv4 address is refused too.
+fn check_bracketed_host(host: &str) -> Result<(), String> {
+    if let Some(rest) = host.strip_prefix('v') {
+        let ok = rest.split_once('.').is_some_and(|(hex, tail)| {
+            !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && !tail.is_empty()
+        }) && !host.contains('\n');
+        return if ok {
+            Ok(())
+        } else {
+            Err("IPvFuture address is invalid".into())
+        };
+    }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err("An IPv4 address cannot be in brackets".into());
+    }
+    let (addr, scope) = match host.split_once('%') {
+        Some((a, s)) => (a, Some(s)),
+        None => (host, None),
+    };
+    if scope != Some("") && addr.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} does not appear to be an IPv4 or IPv6 address",
+        manuel_shared::py::repr_str(host)
+    ))
+}
+
+/// `_checknetloc`: a non-ASCII netloc whose NFKC form grows one of `/?#@:` is refused.
+fn check_netloc(netloc: &str) -> Result<(), String> {
+    use unicode_normalization::UnicodeNormalization;
+    if netloc.is_ascii() {
+        return Ok(());
+    }
+    let n: String = netloc
+        .chars()
+        .filter(|c| !matches!(c, '@' | ':' | '#' | '?'))
+        .collect();
+    let normalized: String = n.nfkc().collect();
+    if n == normalized || !normalized.contains(['/', '?', '#', '@', ':']) {
+        return Ok(());
+    }
+    Err(format!(
+        "netloc '{netloc}' contains invalid characters under NFKC normalization"
+    ))
 }
 
 /// `urlparse(url)`: `Err` carries the ValueError message (`Invalid IPv6 URL`).
@@ -61,6 +109,10 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
         if open != close {
             return Err("Invalid IPv6 URL".into());
         }
+        if open {
+            let inside = netloc.split_once('[').map_or("", |(_, r)| r);
+            check_bracketed_host(inside.split_once(']').map_or(inside, |(h, _)| h))?;
+        }
     }
     if let Some(i) = url.find('#') {
         url.truncate(i);
@@ -68,6 +120,7 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
     if let Some(i) = url.find('?') {
         url.truncate(i);
     }
+    check_netloc(&netloc)?;
     if USES_PARAMS.contains(&scheme.as_str()) && url.contains(';') {
         let cut = match url.rfind('/') {
             Some(slash) => url[slash..].find(';').map(|j| slash + j),
@@ -107,15 +160,18 @@ pub fn s3_location(url: &str) -> Result<S3Location, String> {
 /// botocore's parameter validation for `GetObject(Bucket, Key)`: the message of the
 /// `ParamValidationError` it raises before sending anything, if any.
 pub fn validate(loc: &S3Location) -> Result<(), String> {
-    let bucket_ok = !loc.bucket.is_empty()
-        && loc.bucket.chars().count() <= 255
-        && loc
-            .bucket
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !bucket_ok && !loc.bucket.starts_with("arn:") {
+    const PLAIN: &str = r"^[a-zA-Z0-9.\-_]{1,255}$";
+    const ARN: &str = r"^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:accesspoint[/:][a-zA-Z0-9\-.]{1,63}$|^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:][a-zA-Z0-9\-]{1,63}$";
+    static RES: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (plain, arn) = RES.get_or_init(|| {
+        (
+            regex::Regex::new(PLAIN).expect("bucket regex"),
+            regex::Regex::new(ARN).expect("ARN regex"),
+        )
+    });
+    if !plain.is_match(&loc.bucket) && !arn.is_match(&loc.bucket) {
         return Err(format!(
-            "Parameter validation failed:\nInvalid bucket name \"{}\": Bucket name must match the regex \"^[a-zA-Z0-9.\\-_]{{1,255}}$\" or be an ARN matching the regex \"^arn:(aws).*:(s3|s3-object-lambda):[a-z\\-0-9]*:[0-9]{{12}}:accesspoint[/:][a-zA-Z0-9\\-.]{{1,50}}$|^arn:(aws).*:s3-outposts:[a-z\\-0-9]+:[0-9]{{12}}:outpost[/:][a-zA-Z0-9\\-]{{1,63}}[/:]accesspoint[/:][a-zA-Z0-9\\-]{{1,63}}$\"",
+            "Parameter validation failed:\nInvalid bucket name \"{}\": Bucket name must match the regex \"{PLAIN}\" or be an ARN matching the regex \"{ARN}\"",
             loc.bucket
         ));
     }
@@ -177,6 +233,32 @@ mod tests {
             loc("https://[::1.amazonaws.com/a.pdf"),
             Err("Invalid IPv6 URL".into())
         );
+        // Python 3.11.7's messages for bracketed hosts and NFKC-unsafe hosts.
+        let err = |u: &str| loc(u).unwrap_err();
+        assert_eq!(
+            err("https://b.s3.amazonaws.com[x]/manual.pdf"),
+            "'x' does not appear to be an IPv4 or IPv6 address"
+        );
+        assert_eq!(
+            err("https://b.s3.amazonaws.com[vz.x]/m"),
+            "IPvFuture address is invalid"
+        );
+        assert_eq!(
+            err("https://b.s3.amazonaws.com[1.2.3.4]/m"),
+            "An IPv4 address cannot be in brackets"
+        );
+        assert!(loc("https://b.s3.amazonaws.com[fe80::1%eth0]/m").is_ok());
+        assert!(loc("https://b.s3.amazonaws.com[v1.x]/m").is_ok());
+        assert_eq!(
+            err("https://b.s3.amazonaws.com\u{2100}/manual.pdf"),
+            "netloc 'b.s3.amazonaws.com\u{2100}' contains invalid characters under NFKC normalization"
+        );
+        assert_eq!(
+            err("https://b.s3.amazonaws.com\u{ff0f}manual.pdf"),
+            "netloc 'b.s3.amazonaws.com\u{ff0f}manual.pdf' contains invalid characters under NFKC normalization"
+        );
+        assert_eq!(loc("https://bü.s3.amazonaws.com/m.pdf"), ok("bü", "m.pdf"));
+        assert_eq!(loc("rtsps://b.s3.amazonaws.com/a.pdf;x"), ok("b", "a.pdf"));
     }
 
     #[test]
@@ -192,8 +274,17 @@ mod tests {
             bucket: "user@b".into(),
             key: "k".into(),
         };
-        assert!(validate(&l)
-            .unwrap_err()
-            .starts_with("Parameter validation failed:\nInvalid bucket name \"user@b\""));
+        // botocore 1.44.8's text, byte for byte.
+        assert_eq!(
+            validate(&l).unwrap_err(),
+            r#"Parameter validation failed:
+Invalid bucket name "user@b": Bucket name must match the regex "^[a-zA-Z0-9.\-_]{1,255}$" or be an ARN matching the regex "^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:accesspoint[/:][a-zA-Z0-9\-.]{1,63}$|^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:][a-zA-Z0-9\-]{1,63}$""#
+        );
+        let arn = |b: &str| S3Location {
+            bucket: b.into(),
+            key: "k".into(),
+        };
+        assert!(validate(&arn("arn:x")).is_err());
+        assert!(validate(&arn("arn:aws:s3:eu-west-1:123456789012:accesspoint/ap1")).is_ok());
     }
 }

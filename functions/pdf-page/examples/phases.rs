@@ -37,7 +37,16 @@ fn main() {
     }
     let (img, _) = engine.page(&pdf, &PageNumber::Small(10), None);
     let img = img.expect("page 10 renders");
-    for level in [1u8, 3, 6, 9] {
+    for (level, filter) in [
+        (1u8, png::Filter::Adaptive),
+        (2, png::Filter::Adaptive),
+        (2, png::Filter::Up),
+        (2, png::Filter::Sub),
+        (2, png::Filter::Paeth),
+        (3, png::Filter::Adaptive),
+        (6, png::Filter::Adaptive),
+        (9, png::Filter::Adaptive),
+    ] {
         let t = Instant::now();
         let mut out = Vec::new();
         {
@@ -45,9 +54,14 @@ fn main() {
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
             enc.set_deflate_compression(png::DeflateCompression::Level(level));
+            enc.set_filter(filter);
             let mut w = enc.write_header().expect("header");
             w.write_image_data(&img.pixels).expect("data");
         }
-        println!("deflate level {level}: {:?}, {} B", t.elapsed(), out.len());
+        println!(
+            "deflate level {level}, filter {filter:?}: {:?}, {} B",
+            t.elapsed(),
+            out.len()
+        );
     }
 }

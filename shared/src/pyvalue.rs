@@ -399,6 +399,20 @@ impl fmt::Debug for PyDict {
 }
 
 impl PyValue {
+    /// A `str` value.
+    pub fn str(text: &str) -> PyValue {
+        PyValue::Str(PyStr::from(text))
+    }
+
+    /// A `dict` with these entries, in this order (a Python dict literal).
+    pub fn dict<'a>(entries: impl IntoIterator<Item = (&'a str, PyValue)>) -> PyValue {
+        let mut d = PyDict::new();
+        for (k, v) in entries {
+            d.insert(PyStr::from(k), v);
+        }
+        PyValue::Dict(d)
+    }
+
     /// Python's `str(x)` as code points (a `str` keeps its lone surrogates; everything else is
     /// its `repr`, which escapes them).
     pub fn py_str(&self) -> PyStr {

@@ -62,19 +62,15 @@ fn error(status: u16, message: &str) -> Response {
     json_headers(Response::new(status)).json_body(&serde_json::json!({ "error": message }))
 }
 
-fn s(text: &str) -> PyValue {
-    PyValue::Str(PyStr::from(text))
-}
-
 /// The handler: the proxy response as a JSON value. Any exception becomes Python's 500.
 pub async fn handle(event: &Value, env: &PdfPageEnv, c: &Clients, engine: &Engine) -> Value {
     match handle_inner(event, env, c, engine).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!("Error processing PDF page: {}", e.message);
-            let body = dict(vec![
-                ("error", s("Failed to process PDF page")),
-                ("details", s(&e.message)),
+            let body = PyValue::dict(vec![
+                ("error", PyValue::str("Failed to process PDF page")),
+                ("details", PyValue::str(&e.message)),
                 (
                     "timestamp",
                     PyValue::Int(PyInt::I64(manuel_shared::runtime::now_secs())),
@@ -83,14 +79,6 @@ pub async fn handle(event: &Value, env: &PdfPageEnv, c: &Clients, engine: &Engin
             response(500, &body)
         }
     }
-}
-
-fn dict(entries: Vec<(&str, PyValue)>) -> PyValue {
-    let mut d = PyDict::new();
-    for (k, v) in entries {
-        d.insert(PyStr::from(k), v);
-    }
-    PyValue::Dict(d)
 }
 
 fn response(status: u16, body: &PyValue) -> Value {
@@ -281,8 +269,8 @@ async fn handle_inner(
     };
     let pdf_url = get("pdf_url", PyValue::None)?;
     let page_number = get("page_number", PyValue::None)?;
-    let highlight_text = get("highlight_text", s(""))?;
-    let highlight_color = get("highlight_color", s("yellow"))?;
+    let highlight_text = get("highlight_text", PyValue::str(""))?;
+    let highlight_color = get("highlight_color", PyValue::str("yellow"))?;
 
     let (url_s, page_s, text_s) = (
         pdf_url.py_str(),
@@ -342,8 +330,8 @@ async fn handle_inner(
                 tracing::info!("Cache hit: {url}");
                 return Ok(response(
                     200,
-                    &dict(vec![
-                        ("page_image_url", s(&url)),
+                    &PyValue::dict(vec![
+                        ("page_image_url", PyValue::str(&url)),
                         ("page_number", page_value),
                         ("highlight_text", highlight_text),
                         ("highlight_color", highlight_color),
@@ -418,8 +406,8 @@ async fn handle_inner(
     tracing::info!("Processing completed in {processing_time}ms");
     Ok(response(
         200,
-        &dict(vec![
-            ("page_image_url", s(&page_image_url)),
+        &PyValue::dict(vec![
+            ("page_image_url", PyValue::str(&page_image_url)),
             ("page_number", page_value),
             ("highlight_text", highlight_text),
             ("highlight_color", highlight_color),
@@ -503,30 +491,32 @@ mod tests {
         let p = |v: PyValue| py_int(&v);
         assert_eq!(p(PyValue::Bool(true)).unwrap(), PageNumber::Small(1));
         assert_eq!(p(PyValue::Float(2.9)).unwrap(), PageNumber::Small(2));
-        assert_eq!(p(s(" 0012 ")).unwrap(), PageNumber::Small(12));
-        assert_eq!(p(s("1_0")).unwrap(), PageNumber::Small(10));
-        assert_eq!(p(s("１２")).unwrap(), PageNumber::Small(12));
-        assert_eq!(p(s("\u{104A1}")).unwrap(), PageNumber::Small(1));
+        assert_eq!(p(PyValue::str(" 0012 ")).unwrap(), PageNumber::Small(12));
+        assert_eq!(p(PyValue::str("1_0")).unwrap(), PageNumber::Small(10));
+        assert_eq!(p(PyValue::str("１２")).unwrap(), PageNumber::Small(12));
+        assert_eq!(p(PyValue::str("\u{104A1}")).unwrap(), PageNumber::Small(1));
         // 4300 digits are read, 4301 (leading zeros count) are a ValueError.
         assert_eq!(
-            p(s(&format!("{}1", "0".repeat(4299)))).unwrap(),
+            p(PyValue::str(&format!("{}1", "0".repeat(4299)))).unwrap(),
             PageNumber::Small(1)
         );
         assert_eq!(
-            p(s(&format!("{}1", "0".repeat(4300)))).unwrap_err().kind,
+            p(PyValue::str(&format!("{}1", "0".repeat(4300))))
+                .unwrap_err()
+                .kind,
             "ValueError"
         );
-        assert_eq!(p(s("-3")).unwrap(), PageNumber::Small(-3));
+        assert_eq!(p(PyValue::str("-3")).unwrap(), PageNumber::Small(-3));
         assert_eq!(
-            p(s("123456789012345678901234567890")).unwrap(),
+            p(PyValue::str("123456789012345678901234567890")).unwrap(),
             PageNumber::Big("123456789012345678901234567890".into())
         );
         assert_eq!(
             p(PyValue::Float(1e20)).unwrap(),
             PageNumber::Big("100000000000000000000".into())
         );
-        assert_eq!(p(s("2.0")).unwrap_err().kind, "ValueError");
-        assert_eq!(p(s("1__0")).unwrap_err().kind, "ValueError");
+        assert_eq!(p(PyValue::str("2.0")).unwrap_err().kind, "ValueError");
+        assert_eq!(p(PyValue::str("1__0")).unwrap_err().kind, "ValueError");
         assert_eq!(p(PyValue::Float(f64::NAN)).unwrap_err().kind, "ValueError");
         assert_eq!(
             p(PyValue::Float(f64::INFINITY)).unwrap_err().kind,
@@ -546,8 +536,14 @@ mod tests {
 
     #[test]
     fn colour_map() {
-        assert_eq!(highlight_rgba(&s("blue")).unwrap(), [0, 0, 255, 100]);
-        assert_eq!(highlight_rgba(&s("purple")).unwrap(), [255, 255, 0, 100]);
+        assert_eq!(
+            highlight_rgba(&PyValue::str("blue")).unwrap(),
+            [0, 0, 255, 100]
+        );
+        assert_eq!(
+            highlight_rgba(&PyValue::str("purple")).unwrap(),
+            [255, 255, 0, 100]
+        );
         assert_eq!(highlight_rgba(&PyValue::None).unwrap(), [255, 255, 0, 100]);
         assert_eq!(
             highlight_rgba(&PyValue::List(vec![])).unwrap_err().message,

@@ -93,18 +93,6 @@ fn error_body(status: u16, message: &str) -> Response {
     json_headers(Response::new(status)).json_body(&serde_json::json!({ "error": message }))
 }
 
-fn s(text: &str) -> PyValue {
-    PyValue::Str(PyStr::from(text))
-}
-
-fn dict(entries: Vec<(&str, PyValue)>) -> PyValue {
-    let mut d = PyDict::new();
-    for (k, v) in entries {
-        d.insert(PyStr::from(k), v);
-    }
-    PyValue::Dict(d)
-}
-
 fn now_f64() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -247,7 +235,7 @@ async fn answer(
         if text.is_empty() {
             return Ok(error_body(400, "Failed to transcribe audio"));
         }
-        question = s(&text);
+        question = PyValue::str(&text);
     } else if !question.is_truthy() {
         return Ok(error_body(400, "Question or audio data is required"));
     }
@@ -304,7 +292,7 @@ async fn answer(
                 Ok(cached) if cached.is_truthy() => {
                     tracing::info!("Cache HIT for question");
                     let mut cached = cached;
-                    set_item(&mut cached, "cache_status", s("hit"))?;
+                    set_item(&mut cached, "cache_status", PyValue::str("hit"))?;
                     set_item(
                         &mut cached,
                         "response_time_ms",
@@ -353,7 +341,7 @@ async fn answer(
             "timestamp",
             PyValue::Int(pyvalue::PyInt::I64(manuel_shared::runtime::now_secs())),
         ),
-        ("cache_status", s("miss")),
+        ("cache_status", PyValue::str("miss")),
         ("response_time_ms", PyValue::Float(response_time_ms)),
     ];
     match cost_info(
@@ -371,7 +359,7 @@ async fn answer(
         Ok(info) => data.push(("cost_info", info)),
         Err(e) => tracing::warn!("Error in cost tracking: {}", e.message),
     }
-    let response_data = dict(data);
+    let response_data = PyValue::dict(data);
 
     if let Some(conn) = redis.as_mut() {
         let mut cached = response_data.clone();
@@ -490,7 +478,7 @@ async fn cost_info(
     } else {
         tracing::warn!("Warning: Failed to store cost data: 'USAGE_TABLE_NAME'");
     }
-    Ok(dict(vec![
+    Ok(PyValue::dict(vec![
         ("total_cost_eur", PyValue::Float(cost.total_cost)),
         (
             "input_tokens",
@@ -500,7 +488,7 @@ async fn cost_info(
             "output_tokens",
             PyValue::Int(pyvalue::PyInt::I64(output_tokens as i64)),
         ),
-        ("operation", s(operation)),
+        ("operation", PyValue::str(operation)),
     ]))
 }
 

@@ -397,10 +397,12 @@ fn search(page: &PdfPage, needle: &str) -> Result<Vec<PixelRect>, PdfiumError> {
     let height = page.height().value;
     let width = page.width().value;
     let chars = text.chars();
-    // The haystack first; boxes only for matched characters. `index` maps a haystack position
-    // back to PDFium's character.
+    // The haystack first, with each character's loose box (read once: the page clip needs it
+    // for every character, the highlight for the matched ones). `index` maps a haystack
+    // position back to PDFium's character.
     let mut hay = Vec::new();
     let mut index = Vec::new();
+    let mut bounds = Vec::new();
     for ch in chars.iter() {
         let c = ch.unicode_char().unwrap_or('\u{fffd}');
         // PDFium marks a hyphen at a line end (the word goes on on the next line) with U+0002
@@ -408,22 +410,22 @@ fn search(page: &PdfPage, needle: &str) -> Result<Vec<PixelRect>, PdfiumError> {
         if c == '\u{2}' {
             continue;
         }
+        let loose = ch.loose_bounds().ok();
         // MuPDF clips text to the page box: characters wholly outside it are not searched.
-        if !c.is_whitespace() {
-            if let Ok(r) = ch.loose_bounds() {
-                let (l, rt, b, t) = (
-                    r.left().value,
-                    r.right().value,
-                    r.bottom().value,
-                    r.top().value,
-                );
-                if rt < 0.0 || l > width || t < 0.0 || b > height {
-                    continue;
-                }
+        if let Some(r) = loose.as_ref().filter(|_| !c.is_whitespace()) {
+            let (l, rt, b, t) = (
+                r.left().value,
+                r.right().value,
+                r.bottom().value,
+                r.top().value,
+            );
+            if rt < 0.0 || l > width || t < 0.0 || b > height {
+                continue;
             }
         }
         hay.push(c);
         index.push(ch.index());
+        bounds.push(loose);
     }
     let needle: Vec<char> = needle.chars().collect();
     let mut rects = Vec::new();
@@ -434,7 +436,7 @@ fn search(page: &PdfPage, needle: &str) -> Result<Vec<PixelRect>, PdfiumError> {
             if c.is_whitespace() && ch.is_generated().unwrap_or(false) {
                 continue; // a line break or gap PDFium inserted: no glyph, no box
             }
-            let Ok(r) = ch.loose_bounds() else { continue };
+            let Some(r) = &bounds[i] else { continue };
             let size = ch.scaled_font_size().value;
             let (mut top, mut bottom) = (r.top().value, r.bottom().value);
             // MuPDF's line box: baseline ± the font's ascender/descender. PDFium's loose box

@@ -3,8 +3,10 @@
 //! Its own test binary: PDFium is bound once per process.
 
 use pdf_page::render::Engine;
-use pdf_page::{handle, Clients, PdfPageEnv};
+use pdf_page::{handle, PdfPageEnv};
 use serde_json::json;
+
+mod common;
 
 #[test]
 fn without_pdfium_the_answer_is_500() {
@@ -17,12 +19,7 @@ fn without_pdfium_the_answer_is_500() {
         .enable_all()
         .build()
         .unwrap();
-    let c = rt.block_on(async {
-        let conf = manuel_shared::aws::config_for_endpoint("http://127.0.0.1:9", "eu-west-1").await;
-        Clients {
-            s3: aws_sdk_s3::Client::new(&conf),
-        }
-    });
+    let c = common::closed_port_clients(&rt);
     let event = json!({
         "httpMethod": "POST",
         "body": "{\"pdf_url\": \"https://b.s3.amazonaws.com/m.pdf\", \"page_number\": 1}",

@@ -3,11 +3,13 @@
 
 use manuel_shared::pyvalue;
 use pdf_page::render::{Engine, PageNumber};
-use pdf_page::{handle, Clients, PdfPageEnv};
+use pdf_page::{handle, PdfPageEnv};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::OnceLock;
+
+mod common;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -66,19 +68,6 @@ fn renders_at_twice_the_page_size_and_finds_every_match() {
     assert!(img.pixels.chunks(3).any(|p| p[0] > 200 && p[1] < 100));
 }
 
-fn clients(rt: &tokio::runtime::Runtime) -> Clients {
-    rt.block_on(async {
-        let conf = manuel_shared::aws::config_for_endpoint("http://127.0.0.1:9", "eu-west-1").await;
-        Clients {
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&conf)
-                    .force_path_style(true)
-                    .build(),
-            ),
-        }
-    })
-}
-
 fn value() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
@@ -103,7 +92,7 @@ proptest! {
         bucket in prop_oneof![Just(None), Just(Some("bucket".to_owned()))],
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let c = clients(&rt);
+        let c = common::closed_port_clients(&rt);
         let body = match raw {
             Some(r) => Value::String(r),
             None => Value::String(pyvalue::dumps(&pyvalue::PyValue::from_json(

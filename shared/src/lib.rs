@@ -11,6 +11,7 @@
 //!   errors, clients), [`ddb`] (items as boto3 deserialises them), [`usage`] (quota counters),
 //!   [`cache`] (the query cache in Redis), [`bedrock`] (Retrieve, InvokeModel).
 //! - [`auth`]: the caller's user id from the authorizer claims.
+//! - [`url`]: Python's `unquote` / `unquote_plus`, the one percent-decoder.
 
 pub mod apigw;
 pub mod auth;
@@ -30,5 +31,6 @@ pub mod pyvalue;
 pub mod runtime;
 #[rustfmt::skip]
 pub mod unicode_tables;
+pub mod url;
 #[cfg(feature = "services")]
 pub mod usage;

@@ -562,7 +562,7 @@ fn presigned(url: &str, at: i64) -> Option<String> {
             (b.to_owned(), k.to_owned())
         }
     };
-    let key = percent_decode(&key);
+    let key = manuel_shared::url::unquote(&key);
     let mut expires = None;
     for (k, v) in parsed.query_pairs() {
         match k.as_ref() {
@@ -584,24 +584,6 @@ fn presigned(url: &str, at: i64) -> Option<String> {
         let _ = write!(out, "?expires={e}");
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

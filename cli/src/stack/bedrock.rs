@@ -175,25 +175,6 @@ pub fn key(method: &str, path: &str, body: &Value) -> String {
     hex::encode(h.finalize())[..16].to_owned()
 }
 
-fn percent_decode(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(b) = u8::from_str_radix(hex, 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// All recordings of a folder, by key. Saved misses (no response) are skipped.
 pub fn load(dir: &Path) -> Result<HashMap<String, Recording>, ReplayError> {
     let mut out = HashMap::new();
@@ -246,7 +227,7 @@ async fn handle(
     _headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = percent_decode(uri.path());
+    let path = manuel_shared::url::unquote(uri.path()).into_owned();
     if path == "/__replay/health" {
         return (StatusCode::OK, "ok").into_response();
     }
@@ -373,7 +354,9 @@ mod tests {
 
     #[test]
     fn paths_are_decoded_and_classified() {
-        let p = percent_decode("/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke");
+        let p = manuel_shared::url::unquote(
+            "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke",
+        );
         assert_eq!(p, "/model/anthropic.claude-3-5-sonnet-20241022-v2:0/invoke");
         assert_eq!(classify("POST", &p), ("bedrock-runtime", "InvokeModel"));
         assert_eq!(
@@ -384,7 +367,7 @@ mod tests {
             classify("PUT", "/knowledgebases/KB1/datasources/DS1/ingestionjobs/"),
             ("bedrock-agent", "StartIngestionJob")
         );
-        assert_eq!(percent_decode("/a%2"), "/a%2");
+        assert_eq!(manuel_shared::url::unquote("/a%2"), "/a%2");
     }
 
     #[test]

@@ -157,34 +157,11 @@ fn has_bearer(event: &Value) -> bool {
         .is_some_and(|s| s.starts_with("Bearer "))
 }
 
-/// Python's `urllib.parse.unquote` (UTF-8, errors replaced).
-pub fn unquote(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let h = &s[i + 1..i + 3];
-            if h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                out.push(u8::from_str_radix(h, 16).unwrap_or(0));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `urllib.parse.unquote(x)` for a non-str path parameter: the TypeError/AttributeError Python
 /// raises.
 fn unquote_value(v: &Value) -> Result<String, PyException> {
     match v {
-        Value::String(s) => Ok(unquote(s)),
+        Value::String(s) => Ok(manuel_shared::url::unquote(s).into_owned()),
         Value::Array(_) | Value::Object(_) => {
             if py_contains(v, "%")? {
                 Err(PyException::new("TypeError", "unquote of a container"))
@@ -923,14 +900,6 @@ mod resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unquote_like_python() {
-        assert_eq!(unquote("manuals%2Fuser-1%2Fx.pdf"), "manuals/user-1/x.pdf");
-        assert_eq!(unquote("a%zzb%2"), "a%zzb%2");
-        assert_eq!(unquote("%C3%BC%FF"), "ü\u{fffd}");
-        assert_eq!(unquote("plain"), "plain");
-    }
 
     #[test]
     fn metadata_reads_as_latin1() {

@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod hybrid;
 pub mod package;
 pub mod parity;
+pub mod proc;
 pub mod runtime_api;
 pub mod shift;
 pub mod signal;

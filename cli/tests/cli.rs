@@ -2,68 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A throw-away project: our config and fixtures copied, tools and builds linked.
-struct TempProject {
-    dir: tempfile::TempDir,
-}
-
-impl TempProject {
-    fn new() -> Self {
-        Self {
-            dir: common::workspace(&["manuel-migrate.toml", "parity-fixtures"]),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(common::bin())
-            .arg("--project")
-            .arg(self.path())
-            .args(args)
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for TempProject {
-    fn drop(&mut self) {
-        let _ = Command::new(common::bin())
-            .arg("--project")
-            .arg(self.path())
-            .args(["stack", "down"])
-            .output();
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Bad input: exit 2 and exactly one line on stderr that contains every `needle`.
-fn assert_input_error(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "stderr: {err}\nstdout: {}",
-        stdout(o)
-    );
-    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
-    for n in needles {
-        assert!(err.contains(n), "'{n}' not in: {err}");
-    }
-}
+use common::{assert_input_error, stderr, stdout, TempProject};
+use std::path::PathBuf;
+use std::process::Command;
 
 fn fixture(p: &TempProject, case: &str) -> PathBuf {
     p.path()

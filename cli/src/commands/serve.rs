@@ -31,6 +31,13 @@ pub async fn run(project: &Project, args: ServeArgs) -> anyhow::Result<i32> {
         .map_err(|e| anyhow::anyhow!("port {} on 127.0.0.1: {e}", args.port))?;
     let project: &'static Project = Box::leak(Box::new(project.clone()));
     let stack = Stack::attach_or_start(project).await?;
+    if stack.is_owned() {
+        eprintln!(
+            "note: no stack is running, so this serve has a private one; a second serve would get \
+             another (other Redis, other moto): run `manuel-migrate stack up` first when two \
+             serves are compared with parity --python-url/--rust-url"
+        );
+    }
     let side = if args.python_src.is_some() {
         Side::Python
     } else {

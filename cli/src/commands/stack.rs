@@ -21,6 +21,15 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                     .collect();
                 return Err(stack::StackError::AlreadyRunning(pids.join(", ")).into());
             }
+            // A recorded stack that is only partly alive (one service died or was killed):
+            // stop the survivors, or they would run on, unrecorded, once stack.json is rewritten.
+            for svc in stack::down(project)? {
+                eprintln!(
+                    "stopped {} (pid {}) left over from a stack that was no longer whole",
+                    svc.name, svc.pid
+                );
+            }
+            stack::clean_stale_private_stacks(project);
             let s = Stack::start(
                 project,
                 stack::shared_run_dir(project),

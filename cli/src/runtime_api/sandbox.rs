@@ -105,9 +105,14 @@ impl Sandbox {
             });
         }
         let spawned = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| InvokeError::Spawn(format!("{}: {e}", spec.program.display())))?;
+        // Forked from the spawner thread (PR_SET_PDEATHSIG is per thread), inside this
+        // runtime so that Tokio watches the child.
+        let runtime = tokio::runtime::Handle::current();
+        let mut child = crate::proc::on_spawner_thread(move || {
+            let _entered = runtime.enter();
+            cmd.spawn()
+        })
+        .map_err(|e| InvokeError::Spawn(format!("{}: {e}", spec.program.display())))?;
         let pid = child.id().unwrap_or(0);
         for stream in [
             child

@@ -39,12 +39,16 @@ pub enum StackError {
 }
 
 /// One started service.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServiceInfo {
     pub name: String,
     pub pid: u32,
     pub port: u16,
     pub log: PathBuf,
+    /// The kernel's start time of the process (`/proc/<pid>/stat` field 22), which with the pid
+    /// identifies it (absent in stacks recorded by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
 }
 
 /// What `stack.json` records.
@@ -94,6 +98,9 @@ pub fn self_binary() -> Result<PathBuf, StackError> {
 /// A stack in use by this process. An owned (private) stack is stopped when dropped.
 pub struct Stack {
     pub info: StackInfo,
+    /// The service processes this process started, in [`StackInfo::services`] order (empty for
+    /// an attached stack).
+    children: Vec<std::process::Child>,
     owned: bool,
     run_dir: PathBuf,
     region: String,
@@ -104,13 +111,14 @@ pub struct Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         if self.owned {
-            for svc in self.info.services() {
-                services::stop(svc);
-            }
+            self.stop_services();
             let _ = std::fs::remove_dir_all(&self.run_dir);
         }
     }
 }
+
+/// The file in a private stack's folder naming the command that owns it.
+const OWNER_FILE: &str = "owner.json";
 
 pub fn shared_run_dir(project: &Project) -> PathBuf {
     project.state_dir().join("stack")
@@ -129,8 +137,8 @@ pub struct Ports {
 }
 
 impl Stack {
-    /// Start redis and moto. `detached` services outlive this process (`stack up`); otherwise
-    /// they are killed with it.
+    /// Start redis, moto and the Bedrock replay. `detached` services outlive this process
+    /// (`stack up`); otherwise they are killed with it.
     pub async fn start(
         project: &Project,
         run_dir: PathBuf,
@@ -148,6 +156,7 @@ impl Stack {
                 path: moto_bin.display().to_string(),
             });
         }
+        let self_bin = self_binary()?;
         let [redis_port, moto_port, bedrock_port] = services::choose_ports([
             (ports.redis, "redis"),
             (ports.moto, "moto"),
@@ -155,49 +164,50 @@ impl Stack {
         ])?;
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
-
-        let redis = services::spawn(
-            "redis",
-            &redis_bin,
-            &[
-                "--port".into(),
-                redis_port.to_string(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-                "--save".into(),
-                String::new(),
-                "--appendonly".into(),
-                "no".into(),
-                "--daemonize".into(),
-                "no".into(),
-                "--dir".into(),
-                run_dir.display().to_string(),
-            ],
-            redis_port,
-            &run_dir,
-            detached,
-        )?;
-        let moto = match services::spawn(
-            "moto",
-            &moto_bin,
-            &[
-                "-H".into(),
-                "127.0.0.1".into(),
-                "-p".into(),
-                moto_port.to_string(),
-            ],
-            moto_port,
-            &run_dir,
-            detached,
-        ) {
-            Ok(m) => m,
-            Err(e) => {
-                services::stop(&redis);
-                return Err(e);
-            }
+        if !detached {
+            write_owner(&run_dir)?;
+        }
+        let p = &project.config.project;
+        let mut stack = Stack {
+            info: StackInfo {
+                redis: ServiceInfo::default(),
+                moto: ServiceInfo::default(),
+                bedrock: None,
+                started_at: chrono::Utc::now().to_rfc3339(),
+            },
+            children: Vec::new(),
+            owned: true,
+            run_dir: run_dir.clone(),
+            region: p.region.clone(),
+            account_id: p.account_id.clone(),
+            stage: p.stage.clone(),
         };
+        // From here on, dropping `stack` on an error stops what was started and keeps the logs.
+        let redis_args = [
+            "--port".into(),
+            redis_port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--save".into(),
+            String::new(),
+            "--appendonly".into(),
+            "no".into(),
+            "--daemonize".into(),
+            "no".into(),
+            "--dir".into(),
+            run_dir.display().to_string(),
+        ];
+        let moto_args = [
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            moto_port.to_string(),
+        ];
+        // Every child gets the project explicitly: it may be started from any folder.
         let replay_args = [
-            "stack".to_string(),
+            "--project".to_string(),
+            project.root.display().to_string(),
+            "stack".into(),
             "bedrock-replay".into(),
             "--dir".into(),
             project.fixtures_dir().join("bedrock").display().to_string(),
@@ -210,65 +220,95 @@ impl Stack {
             "--port".into(),
             bedrock_port.to_string(),
         ];
-        let bedrock = match self_binary().and_then(|bin| {
-            services::spawn(
-                "bedrock",
-                &bin,
-                &replay_args,
-                bedrock_port,
-                &run_dir,
-                detached,
-            )
-        }) {
-            Ok(b) => b,
-            Err(e) => {
-                services::stop(&redis);
-                services::stop(&moto);
-                return Err(e);
+        let started = async {
+            let spawn = |name, bin: &Path, args: &[String], port| {
+                services::spawn(name, bin, args, port, &run_dir, &project.root, detached)
+            };
+            let redis = spawn("redis", &redis_bin, &redis_args, redis_port)?;
+            stack.info.redis = redis.info;
+            stack.children.push(redis.child);
+            let moto = spawn("moto", &moto_bin, &moto_args, moto_port)?;
+            stack.info.moto = moto.info;
+            stack.children.push(moto.child);
+            let bedrock = spawn("bedrock", &self_bin, &replay_args, bedrock_port)?;
+            stack.info.bedrock = Some(bedrock.info);
+            stack.children.push(bedrock.child);
+            let [r, m, b] = &mut stack.children[..] else {
+                unreachable!("three services were started")
+            };
+            services::wait_redis(&stack.info.redis, r, Duration::from_secs(15)).await?;
+            services::wait_moto(&stack.info.moto, m, Duration::from_secs(30)).await?;
+            if let Some(info) = &stack.info.bedrock {
+                services::wait_bedrock(info, b, Duration::from_secs(15)).await?;
             }
-        };
-        let p = &project.config.project;
-        let stack = Stack {
-            info: StackInfo {
-                redis,
-                moto,
-                bedrock: Some(bedrock),
-                started_at: chrono::Utc::now().to_rfc3339(),
-            },
-            owned: true,
-            run_dir: run_dir.clone(),
-            region: p.region.clone(),
-            account_id: p.account_id.clone(),
-            stage: p.stage.clone(),
-        };
-        // From here on, dropping `stack` on an error stops both services.
-        services::wait_redis(&stack.info.redis, Duration::from_secs(15)).await?;
-        services::wait_moto(&stack.info.moto, Duration::from_secs(30)).await?;
-        if let Some(b) = &stack.info.bedrock {
-            services::wait_bedrock(b, Duration::from_secs(15)).await?;
+            stack.provision().await
         }
-        stack.provision().await?;
-        let mut stack = stack;
+        .await;
+        if let Err(e) = started {
+            return Err(stack.keep_logs(project, e));
+        }
+        let json = serde_json::to_vec_pretty(&stack.info).expect("stack info serialises");
+        crate::fsutil::write_atomic(&state_file(&run_dir), &json)
+            .map_err(|e| StackError::Io(e.to_string()))?;
         if detached {
-            let json = serde_json::to_vec_pretty(&stack.info).expect("stack info serialises");
-            crate::fsutil::write_atomic(&state_file(&run_dir), &json)
-                .map_err(|e| StackError::Io(e.to_string()))?;
+            // The services are on their own now; their handles are not needed.
+            stack.children.clear();
             stack.owned = false;
         }
         Ok(stack)
     }
 
+    /// After a failed start: stop what runs, and copy the service logs out of the run folder
+    /// (which is removed) so that the error names a log that still exists.
+    fn keep_logs(&mut self, project: &Project, e: StackError) -> StackError {
+        self.stop_services();
+        let dir = project.state_dir().join("logs");
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let mut kept = BTreeMap::new();
+        for svc in self.info.services() {
+            if svc.name.is_empty() || !svc.log.is_file() {
+                continue;
+            }
+            let to = dir.join(format!("{stamp}-{}.log", svc.name));
+            if std::fs::create_dir_all(&dir).is_ok() && std::fs::copy(&svc.log, &to).is_ok() {
+                kept.insert(svc.log.display().to_string(), to.display().to_string());
+            }
+        }
+        match e {
+            StackError::NotHealthy {
+                service,
+                secs,
+                detail,
+                log,
+            } => StackError::NotHealthy {
+                service,
+                secs,
+                detail,
+                log: kept.get(&log).cloned().unwrap_or(log),
+            },
+            other => other,
+        }
+    }
+
+    fn stop_services(&mut self) {
+        let infos: Vec<ServiceInfo> = self.info.services().into_iter().cloned().collect();
+        let mut children = self.children.iter_mut();
+        for svc in infos.iter().filter(|s| s.pid != 0) {
+            services::stop(svc, children.next());
+        }
+    }
+
     /// The stack `stack up` started, when its services are alive.
     pub fn attach(project: &Project) -> Option<Self> {
         let run_dir = shared_run_dir(project);
-        let text = std::fs::read(state_file(&run_dir)).ok()?;
-        let info: StackInfo = serde_json::from_slice(&text).ok()?;
+        let info = read_info(&run_dir)?;
         if !info.services().into_iter().all(services::alive) {
             return None;
         }
         let p = &project.config.project;
         Some(Stack {
             info,
+            children: Vec::new(),
             owned: false,
             run_dir,
             region: p.region.clone(),
@@ -277,7 +317,8 @@ impl Stack {
         })
     }
 
-    /// Use the running stack, or start a private one for the duration of this command.
+    /// Use the running stack, or start a private one for the duration of this command. A
+    /// recorded stack that is only partly alive is not used, and that is said on stderr.
     pub async fn attach_or_start(project: &Project) -> Result<Self, StackError> {
         if let Some(s) = Self::attach(project) {
             tracing::info!(
@@ -287,6 +328,20 @@ impl Stack {
             );
             return Ok(s);
         }
+        if let Some(info) = recorded(project) {
+            let gone: Vec<String> = info
+                .services()
+                .into_iter()
+                .filter(|s| !services::alive(s))
+                .map(|s| format!("{} (pid {})", s.name, s.pid))
+                .collect();
+            eprintln!(
+                "note: the running stack is not healthy ({} gone): using a private stack for this \
+                 command; `manuel-migrate stack down && manuel-migrate stack up` restarts it",
+                gone.join(", ")
+            );
+        }
+        clean_stale_private_stacks(project);
         let run_dir = project
             .state_dir()
             .join(format!("stack-{}", std::process::id()));
@@ -490,21 +545,85 @@ pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {
     };
     let info: StackInfo = serde_json::from_slice(&text)
         .map_err(|e| StackError::Io(format!("{}: {e}", file.display())))?;
-    let mut stopped = Vec::new();
-    for svc in info.services() {
-        if services::alive(svc) {
-            services::stop(svc);
-            stopped.push(svc.clone());
-        }
-    }
+    let stopped = stop_alive(&info);
     let _ = std::fs::remove_file(&file);
     Ok(stopped)
 }
 
+fn stop_alive(info: &StackInfo) -> Vec<ServiceInfo> {
+    let mut stopped = Vec::new();
+    for svc in info.services() {
+        if services::alive(svc) {
+            services::stop(svc, None);
+            stopped.push(svc.clone());
+        }
+    }
+    stopped
+}
+
+fn read_info(run_dir: &Path) -> Option<StackInfo> {
+    let text = std::fs::read(state_file(run_dir)).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
 /// The recorded stack, alive or not.
 pub fn recorded(project: &Project) -> Option<StackInfo> {
-    let text = std::fs::read(state_file(&shared_run_dir(project))).ok()?;
-    serde_json::from_slice(&text).ok()
+    read_info(&shared_run_dir(project))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Owner {
+    pid: u32,
+    start_time: u64,
+}
+
+fn write_owner(run_dir: &Path) -> Result<(), StackError> {
+    let pid = std::process::id();
+    let owner = Owner {
+        pid,
+        start_time: crate::proc::start_time(pid).unwrap_or(0),
+    };
+    let json = serde_json::to_vec(&owner).expect("owner serialises");
+    crate::fsutil::write_atomic(&run_dir.join(OWNER_FILE), &json)
+        .map_err(|e| StackError::Io(e.to_string()))
+}
+
+/// Private stack folders (`stack-<pid>`) whose command is gone — killed with `kill -9`, so its
+/// `Drop` never ran: stop any service still alive (the kernel normally has, by
+/// `PR_SET_PDEATHSIG`) and remove the folder. Returns the folders removed.
+pub fn clean_stale_private_stacks(project: &Project) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(project.state_dir()) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("stack-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = entry.path();
+        let owner: Option<Owner> = std::fs::read(dir.join(OWNER_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_slice(&t).ok());
+        let owner_alive = match owner {
+            Some(o) => o.pid == pid && crate::proc::same_process(o.pid, o.start_time),
+            None => crate::proc::stat(pid).is_some(),
+        };
+        if owner_alive {
+            continue;
+        }
+        if let Some(info) = read_info(&dir) {
+            stop_alive(&info);
+        }
+        if std::fs::remove_dir_all(&dir).is_ok() {
+            tracing::info!("removed the stale private stack {}", dir.display());
+            removed.push(dir);
+        }
+    }
+    removed
 }
 
 pub fn aws_message<E: std::error::Error>(e: &E) -> String {

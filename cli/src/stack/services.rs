@@ -4,7 +4,7 @@ use super::{ServiceInfo, StackError};
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -83,14 +83,27 @@ pub fn choose_port(wanted: Option<u16>, service: &'static str) -> Result<u16, St
     }
 }
 
+/// A service process just started: what `stack.json` records, and the handle that tells its
+/// liveness without guessing from `/proc` (the handle is the process's own; a pid can be reused).
+pub struct Spawned {
+    pub info: ServiceInfo,
+    pub child: Child,
+}
+
+/// Start `program` in its own process group, stdout and stderr into `<run_dir>/<name>.log`, in
+/// `cwd`. A non-detached service is killed by the kernel when this process dies
+/// (`PR_SET_PDEATHSIG`); it is forked from [`crate::proc::spawner`]'s thread, which lives as long
+/// as the process, because the signal fires when the forking *thread* ends.
+#[allow(clippy::too_many_arguments)]
 pub fn spawn(
     name: &'static str,
     program: &Path,
     args: &[String],
     port: u16,
     run_dir: &Path,
+    cwd: &Path,
     detached: bool,
-) -> Result<ServiceInfo, StackError> {
+) -> Result<Spawned, StackError> {
     let log = run_dir.join(format!("{name}.log"));
     let out = File::create(&log).map_err(|e| StackError::Io(format!("{}: {e}", log.display())))?;
     let err = out
@@ -98,6 +111,7 @@ pub fn spawn(
         .map_err(|e| StackError::Io(format!("{}: {e}", log.display())))?;
     let mut cmd = Command::new(program);
     cmd.args(args)
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -112,54 +126,72 @@ pub fn spawn(
             });
         }
     }
-    let child = cmd
-        .spawn()
+    let child = crate::proc::on_spawner_thread(move || cmd.spawn())
         .map_err(|e| StackError::Io(format!("cannot start {}: {e}", program.display())))?;
-    let info = ServiceInfo {
-        name: name.into(),
-        pid: child.id(),
-        port,
-        log,
-    };
-    // The child is reaped by `stop` (owned) or by init once we exit (detached).
-    std::mem::forget(child);
-    Ok(info)
+    let pid = child.id();
+    Ok(Spawned {
+        info: ServiceInfo {
+            name: name.into(),
+            pid,
+            port,
+            log,
+            start_time: crate::proc::start_time(pid),
+        },
+        child,
+    })
 }
 
-/// Is the recorded process still running, and is it still the program we started (pids are
-/// reused)?
+/// Is the recorded process still the one we started, and running? Judged by pid plus the
+/// kernel's start time of the process (a reused pid has another), never by its command line
+/// (redis rewrites its process title). Stacks recorded without a start time fall back to the
+/// command line.
 pub fn alive(svc: &ServiceInfo) -> bool {
-    let cmdline = std::fs::read(format!("/proc/{}/cmdline", svc.pid)).unwrap_or_default();
-    let cmdline = String::from_utf8_lossy(&cmdline);
-    let expect = match svc.name.as_str() {
-        "redis" => "redis-server",
-        "moto" => "moto_server",
-        "bedrock" => "bedrock-replay",
-        other => other,
+    let Some(stat) = crate::proc::stat(svc.pid) else {
+        return false;
     };
-    let state = std::fs::read_to_string(format!("/proc/{}/stat", svc.pid)).unwrap_or_default();
-    let zombie = state
-        .rsplit(')')
-        .next()
-        .is_some_and(|s| s.trim_start().starts_with('Z'));
-    cmdline.contains(expect) && !zombie
+    if stat.zombie {
+        return false;
+    }
+    match svc.start_time {
+        Some(t) => stat.start_time == t,
+        None => {
+            let cmdline = std::fs::read(format!("/proc/{}/cmdline", svc.pid)).unwrap_or_default();
+            let expect = match svc.name.as_str() {
+                "redis" => "redis-server",
+                "moto" => "moto_server",
+                "bedrock" => "bedrock-replay",
+                other => other,
+            };
+            String::from_utf8_lossy(&cmdline).contains(expect)
+        }
+    }
 }
 
-/// SIGTERM the service's process group, wait up to 5 s, then SIGKILL; reap it if it is ours.
-pub fn stop(svc: &ServiceInfo) {
-    if !alive(svc) {
-        reap(svc.pid);
+/// Liveness of a service: by its handle when we hold one, else by pid and start time.
+fn running(svc: &ServiceInfo, child: &mut Option<&mut Child>) -> bool {
+    match child {
+        Some(c) => matches!(c.try_wait(), Ok(None)),
+        None => {
+            reap(svc.pid);
+            alive(svc)
+        }
+    }
+}
+
+/// SIGTERM the service's process group, wait up to 5 s, then SIGKILL, and wait until it is gone
+/// (reaped, when it is our child).
+pub fn stop(svc: &ServiceInfo, mut child: Option<&mut Child>) {
+    if !running(svc, &mut child) {
         return;
     }
     let pgid = -(svc.pid as i32);
-    // SAFETY: kill(2) and waitpid(2) on a pid we started; no memory is shared.
+    // SAFETY: kill(2) on the process group of a process we started; no memory is shared.
     unsafe {
         libc::kill(pgid, libc::SIGTERM);
     }
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until {
-        reap(svc.pid);
-        if !alive(svc) {
+        if !running(svc, &mut child) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -170,8 +202,7 @@ pub fn stop(svc: &ServiceInfo) {
     // SIGKILL is not instant on a loaded machine: wait until the process is gone.
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until {
-        reap(svc.pid);
-        if !alive(svc) {
+        if !running(svc, &mut child) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -200,6 +231,7 @@ fn last_log_line(svc: &ServiceInfo) -> String {
 
 async fn wait_until<F, Fut>(
     svc: &ServiceInfo,
+    child: &mut Child,
     service: &'static str,
     limit: Duration,
     mut probe: F,
@@ -211,11 +243,11 @@ where
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < limit {
-        if !alive(svc) {
+        if let Ok(Some(status)) = child.try_wait() {
             return Err(StackError::NotHealthy {
                 service,
                 secs: limit.as_secs(),
-                detail: format!("exited: {}", last_log_line(svc)),
+                detail: format!("exited ({status}): {}", last_log_line(svc)),
                 log: svc.log.display().to_string(),
             });
         }
@@ -233,9 +265,13 @@ where
     })
 }
 
-pub async fn wait_redis(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+pub async fn wait_redis(
+    svc: &ServiceInfo,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<(), StackError> {
     let port = svc.port;
-    wait_until(svc, "redis", limit, || async move {
+    wait_until(svc, child, "redis", limit, || async move {
         match redis_command(port, &["PING"]).await {
             Ok(s) if s == "PONG" => Ok(()),
             Ok(s) => Err(format!("PING answered {s}")),
@@ -245,18 +281,29 @@ pub async fn wait_redis(svc: &ServiceInfo, limit: Duration) -> Result<(), StackE
     .await
 }
 
-pub async fn wait_moto(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+pub async fn wait_moto(
+    svc: &ServiceInfo,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<(), StackError> {
     let port = svc.port;
-    wait_until(svc, "moto", limit, || async move { moto_ready(port).await }).await
+    wait_until(svc, child, "moto", limit, || async move {
+        moto_ready(port).await
+    })
+    .await
 }
 
 pub async fn moto_ready(port: u16) -> Result<(), String> {
     http_ready(&format!("http://127.0.0.1:{port}/moto-api/data.json")).await
 }
 
-pub async fn wait_bedrock(svc: &ServiceInfo, limit: Duration) -> Result<(), StackError> {
+pub async fn wait_bedrock(
+    svc: &ServiceInfo,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<(), StackError> {
     let port = svc.port;
-    wait_until(svc, "bedrock", limit, || async move {
+    wait_until(svc, child, "bedrock", limit, || async move {
         bedrock_ready(port).await
     })
     .await

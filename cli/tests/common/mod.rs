@@ -4,7 +4,8 @@
 use manuel_migrate::config::Project;
 use manuel_migrate::runtime_api::{FunctionSpec, Sandbox};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,4 +121,64 @@ pub fn workspace(items: &[&str]) -> tempfile::TempDir {
         std::os::unix::fs::symlink(root.join(link), dir.path().join(link)).unwrap();
     }
     dir
+}
+
+/// A throw-away project: our config and fixtures copied, tools and builds linked.
+pub struct TempProject {
+    dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    pub fn new() -> Self {
+        Self {
+            dir: workspace(&["manuel-migrate.toml", "parity-fixtures"]),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .arg("--project")
+            .arg(self.path())
+            .args(args)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for TempProject {
+    fn drop(&mut self) {
+        let _ = Command::new(bin())
+            .arg("--project")
+            .arg(self.path())
+            .args(["stack", "down"])
+            .output();
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Bad input: exit 2 and exactly one line on stderr that contains every `needle`.
+pub fn assert_input_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stderr: {err}\nstdout: {}",
+        stdout(o)
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
+    for n in needles {
+        assert!(err.contains(n), "'{n}' not in: {err}");
+    }
 }

@@ -1,0 +1,202 @@
+//! The local stack's processes as a user meets them: restarts after a crash, commands killed
+//! with `kill -9`, a project named from another folder, a service that fails to start.
+
+mod common;
+
+use common::{assert_input_error, stderr, TempProject};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn stack_json(p: &TempProject) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(p.path().join(".manuel-migrate/stack/stack.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn pid_of(state: &serde_json::Value, service: &str) -> i32 {
+    state[service]["pid"].as_i64().unwrap() as i32
+}
+
+fn gone(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.is_empty()
+        || stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+}
+
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn private_stack_dirs(p: &TempProject) -> Vec<String> {
+    std::fs::read_dir(p.path().join(".manuel-migrate"))
+        .map(|r| {
+            r.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("stack-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 22: `stack up`, kill redis, `stack up` used to rewrite stack.json and leave the old
+/// moto and Bedrock replay running forever.
+#[test]
+fn a_second_up_after_a_service_died_stops_the_survivors() {
+    let p = TempProject::new();
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let old = stack_json(&p);
+    let (redis, moto, bedrock) = (
+        pid_of(&old, "redis"),
+        pid_of(&old, "moto"),
+        pid_of(&old, "bedrock"),
+    );
+    unsafe { libc::kill(redis, libc::SIGKILL) };
+    wait_for("redis to die", Duration::from_secs(10), || gone(redis));
+
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("stopped moto (pid {moto})")), "{err}");
+    assert!(
+        err.contains(&format!("stopped bedrock (pid {bedrock})")),
+        "{err}"
+    );
+    assert!(gone(moto) && gone(bedrock), "the old services survived");
+    let new = stack_json(&p);
+    assert_ne!(pid_of(&new, "moto"), moto);
+    let o = p.run(&["stack", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stdout(&o));
+    let o = p.run(&["stack", "down"]);
+    assert_eq!(o.status.code(), Some(0));
+    for s in ["redis", "moto", "bedrock"] {
+        assert!(gone(pid_of(&new, s)), "{s} survived stack down");
+    }
+}
+
+/// Issue 22: `kill -9` of a command with a private stack left `.manuel-migrate/stack-<pid>/`
+/// behind. Its services die with it (PR_SET_PDEATHSIG); the folder goes on the next start.
+#[test]
+fn a_private_stack_of_a_killed_command_is_cleaned_on_the_next_start() {
+    let p = TempProject::new();
+    let mut serve = Command::new(common::bin())
+        .arg("--project")
+        .arg(p.path())
+        .args(["serve", "--function", "health", "--profile", "debug"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let dir = p
+        .path()
+        .join(format!(".manuel-migrate/stack-{}", serve.id()));
+    wait_for("the private stack", Duration::from_secs(60), || {
+        dir.join("stack.json").is_file()
+    });
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("stack.json")).unwrap()).unwrap();
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    for s in ["redis", "moto", "bedrock"] {
+        let pid = pid_of(&state, s);
+        wait_for(
+            &format!("{s} to die with its command"),
+            Duration::from_secs(10),
+            || gone(pid),
+        );
+    }
+    assert!(
+        dir.is_dir(),
+        "kill -9 runs no cleanup: the folder is still there"
+    );
+
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        private_stack_dirs(&p).is_empty(),
+        "{:?}",
+        private_stack_dirs(&p)
+    );
+    let o = p.run(&["stack", "down"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+/// Issue 22: from another folder, `--project` used to reach the CLI but not the Bedrock replay
+/// child, which looked for manuel-migrate.toml in the current folder.
+#[test]
+fn the_project_flag_reaches_every_child_process() {
+    let p = TempProject::new();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(common::bin())
+            .current_dir(elsewhere.path())
+            .arg("--project")
+            .arg(p.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["stack", "status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stdout(&o));
+    let o = run(&["stack", "down"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A service that dies at start: one line naming it, its last words, and a log that still
+/// exists after the run folder is gone; nothing left running.
+#[test]
+fn a_failed_start_keeps_the_log_it_names() {
+    let p = TempProject::new();
+    let bin = p.path().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("redis-server");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'fatal: no memory for you' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(common::bin())
+        .arg("--project")
+        .arg(p.path())
+        .args(["stack", "up"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_input_error(
+        &o,
+        &["redis did not become healthy", "fatal: no memory for you"],
+    );
+    let err = stderr(&o);
+    let log = err
+        .rsplit("(log: ")
+        .next()
+        .and_then(|r| r.split(')').next())
+        .unwrap();
+    assert!(
+        Path::new(log).is_file(),
+        "the named log {log} is gone: {err}"
+    );
+    assert!(std::fs::read_to_string(log).unwrap().contains("no memory"));
+    assert!(!p.path().join(".manuel-migrate/stack/stack.json").exists());
+    assert!(
+        common::processes_matching(&p.path().display().to_string()).is_empty(),
+        "processes left behind"
+    );
+}

@@ -250,6 +250,13 @@ pub struct ParityArgs {
 pub enum ParityAction {
     /// Run the real Python handlers and (with --yes) write their responses into the fixtures.
     Record(RecordArgs),
+    /// Write parity-fixtures/schema.json, the JSON Schema of fixtures and cross scenarios,
+    /// generated from the fixture types (--check: exit 1 if the committed file is stale).
+    Schema {
+        /// Write nothing; exit 1 when parity-fixtures/schema.json differs from the generated one.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

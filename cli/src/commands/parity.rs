@@ -20,8 +20,35 @@ use std::time::Instant;
 pub async fn run(project: &Project, args: ParityArgs) -> anyhow::Result<i32> {
     match args.action {
         Some(ParityAction::Record(r)) => record(project, r).await,
+        Some(ParityAction::Schema { check }) => schema(project, check),
         None => compare(project, args.run).await,
     }
+}
+
+/// `parity schema [--check]`.
+fn schema(project: &Project, check: bool) -> anyhow::Result<i32> {
+    let path = project.fixtures_dir().join("schema.json");
+    let mut text = serde_json::to_string_pretty(&fixture::schema())?;
+    text.push('\n');
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if check {
+        if current == text {
+            println!("{}: up to date", path.display());
+            return Ok(exit::OK);
+        }
+        println!(
+            "{}: stale (run `manuel-migrate parity schema` to regenerate it)",
+            path.display()
+        );
+        return Ok(exit::GATE_FAILED);
+    }
+    if current != text {
+        crate::fsutil::write_atomic(&path, text.as_bytes())?;
+        println!("wrote {}", path.display());
+    } else {
+        println!("{}: up to date", path.display());
+    }
+    Ok(exit::OK)
 }
 
 /// Fixtures grouped by function, in the order they run.

@@ -18,24 +18,37 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Deserialize)]
+/// A cross-function scenario (`parity-fixtures/cross/<name>.json`): steps run on one state, each
+/// answered once by Rust while the others run on Python.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Scenario name; must equal the file name without .json.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// What the scenario shows.
     #[serde(default)]
     pub notes: Option<String>,
+    /// State the scenario starts from.
     #[serde(default)]
     pub setup: Option<Setup>,
+    /// The time the function processes start at (RFC 3339).
     #[serde(default)]
     pub clock: Option<String>,
+    /// The requests, in order.
+    #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// One request of a scenario.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// The function that answers it.
     pub function: String,
+    /// Its event.
     pub event: Value,
+    /// Environment overrides for this step.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
 }

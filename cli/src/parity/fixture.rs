@@ -20,13 +20,19 @@ pub enum FixtureError {
 /// The Python response as recorded (a Lambda proxy response dict).
 pub type RecordedResponse = Value;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One captured request and the Python handler's recorded answer. File:
+/// parity-fixtures/<function>/<name>.json.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "manuel-migrate parity fixture")]
 pub struct Fixture {
+    /// Case name; must equal the file name without .json.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// What the case tests. Required when the event is not a JSON object or array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// The API Gateway REST proxy event.
+    /// The API Gateway REST proxy event (any JSON value: direct invokes can send anything).
     pub event: Value,
     /// Environment overrides for this case (applied to both sides).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -48,12 +54,13 @@ pub struct Fixture {
     /// Paths that differed between two runs of the Python handler when it was recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub noise: Vec<String>,
+    /// When and against what the recording was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded: Option<RecordMeta>,
 }
 
 /// When and against what a recording was made.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordMeta {
     /// Unix seconds at the time of the recording (the reference for "epoch near now").
@@ -133,6 +140,28 @@ impl Case {
             .unwrap_or("GET");
         matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
     }
+}
+
+/// The JSON Schema (draft 2020-12) of a fixture, generated from these types
+/// (`parity-fixtures/schema.json`, written by `manuel-migrate parity schema`). A cross scenario's
+/// schema is `$defs/CrossScenario`.
+pub fn schema() -> Value {
+    let mut root = schemars::schema_for!(Fixture).to_value();
+    let mut cross = schemars::schema_for!(super::cross::Scenario).to_value();
+    root["$id"] = Value::from("manuel-migrate/parity-fixture");
+    let defs = root
+        .as_object_mut()
+        .expect("a schema is an object")
+        .entry("$defs")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let (Some(defs), Some(cross)) = (defs.as_object_mut(), cross.as_object_mut()) {
+        if let Some(Value::Object(more)) = cross.remove("$defs") {
+            defs.extend(more);
+        }
+        cross.remove("$schema");
+        defs.insert("CrossScenario".into(), Value::Object(cross.clone()));
+    }
+    root
 }
 
 pub fn parse(file: &Path, text: &str) -> Result<Fixture, FixtureError> {

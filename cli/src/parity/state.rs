@@ -15,14 +15,19 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `setup` of a fixture: state both sides start from.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// State both sides start from, seeded into a freshly reset local stack before each side runs.
+/// Strings take {placeholders}: stack variables and times relative to the clock ({date},
+/// {date-3}, {month}, {epoch+60}, {iso-600}).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Setup {
+    /// DynamoDB items to put.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dynamodb: Vec<DynamoSeed>,
+    /// S3 objects to put.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub s3: Vec<S3Seed>,
+    /// Redis string keys to set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redis: Vec<RedisSeed>,
 }
@@ -35,9 +40,10 @@ impl Setup {
 
 /// One DynamoDB item in the wire format (`{"user_id": {"S": "u1"}, "daily_count": {"N": "3"}}`),
 /// so that the types (N vs S) are stated, not guessed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamoSeed {
+    /// Table name (placeholders allowed, e.g. {usage_table}).
     pub table: String,
     /// Attributes in the order written (kept when `parity record` saves the fixture).
     pub item: serde_json::Map<String, Value>,
@@ -45,30 +51,41 @@ pub struct DynamoSeed {
 
 /// One S3 object. The body is text (`body`), base64 (`body_base64`) or a file relative to
 /// `parity-fixtures/` (`body_file`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct S3Seed {
+    /// Bucket name (placeholders allowed, e.g. {manuals_bucket}).
     pub bucket: String,
+    /// Object key.
     pub key: String,
+    /// The body as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The body as base64.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
+    /// The body from a file, relative to parity-fixtures/.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_file: Option<PathBuf>,
+    /// Content-Type of the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// User metadata (x-amz-meta-*), string values.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub metadata: serde_json::Map<String, Value>,
 }
 
 /// One Redis string key; a JSON `value` that is not a string is stored as Python's
 /// `json.dumps` of it (what the handlers write).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSeed {
+    /// The key.
     pub key: String,
+    /// A string is stored as is; any other JSON value as Python's json.dumps of it.
     pub value: Value,
+    /// Time to live in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u64>,
 }

@@ -29,6 +29,8 @@ pub mod pyjson;
 pub mod pyround;
 pub mod pyvalue;
 pub mod runtime;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 #[rustfmt::skip]
 pub mod unicode_tables;
 pub mod url;

@@ -184,6 +184,18 @@ pub fn repr_code_points<I: Iterator<Item = u32> + Clone>(cps: I) -> String {
     out
 }
 
+/// `str.isspace()` of one character: Unicode's White_Space plus the ASCII separators U+001C–U+001F
+/// (CPython counts bidirectional types B and S as space). `int()` and `float()` strip only
+/// White_Space, `str.strip()` strips these.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// `s.strip()` without arguments.
+pub fn strip(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
 /// Python's `int(s)` for a `str` in base 10: surrounding whitespace, an optional sign, digits
 /// with single underscores between them. The error is Python's ValueError message.
 pub fn parse_int(s: &str) -> Result<i64, String> {

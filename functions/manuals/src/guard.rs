@@ -121,20 +121,20 @@ pub fn check_addrs(host: &str, addrs: &[SocketAddr], cfg: &FetchConfig) -> Resul
 
 /// urllib's `unwrap()`: `str(url).strip()`, `<…>` and a `URL:` prefix removed.
 pub fn unwrap_url(url: &str) -> String {
-    let mut u = url.trim().to_owned();
-    if u.starts_with('<') && u.ends_with('>') && u.len() >= 2 {
-        u = u[1..u.len() - 1].trim().to_owned();
+    use manuel_shared::py::strip;
+    let mut u = strip(url).to_owned();
+    if let Some(inner) = u.strip_prefix('<').and_then(|r| r.strip_suffix('>')) {
+        u = strip(inner).to_owned();
     }
     if let Some(rest) = u.strip_prefix("URL:") {
-        u = rest.trim().to_owned();
+        u = strip(rest).to_owned();
     }
     u
 }
 
 /// urllib's `_splittype`: the lowercased scheme when the URL starts with `name:`.
 pub fn url_scheme(url: &str) -> Option<String> {
-    let colon = url.find(':')?;
-    let head = &url[..colon];
+    let (head, _) = url.split_once(':')?;
     if head.is_empty() || head.contains('/') {
         return None;
     }
@@ -355,6 +355,11 @@ mod tests {
     #[test]
     fn urllib_url_parsing() {
         assert_eq!(unwrap_url("  <URL: http://x/ >"), "http://x/");
+        // str.strip() also strips the ASCII separators U+001C–U+001F.
+        assert_eq!(
+            unwrap_url("\u{1f}<\u{1c}http://x/\u{1d}>\u{1e}"),
+            "http://x/"
+        );
         assert_eq!(url_scheme("HTTP://a/b"), Some("http".into()));
         assert_eq!(url_scheme("not a url"), None);
         assert_eq!(url_scheme("ftp//x:1"), None);

@@ -3,6 +3,7 @@
 
 use manuals::{guard::FetchConfig, handle, Clients, ManualsEnv};
 use manuel_shared::pyvalue;
+use manuel_shared::testkit::{body_text, json_value, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -44,6 +45,8 @@ fn anything() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<bool>().prop_map(Value::from),
         "[a-z%/. ]{0,30}".prop_map(Value::from),
+        request_string().prop_map(Value::from),
+        json_value(),
         Just(json!({})),
         Just(json!(["sub", "%"])),
         Just(json!({"sub": 5})),
@@ -59,6 +62,7 @@ fn body() -> impl Strategy<Value = Value> {
         Just(json!("{\"url\": \"http://[::1]/a\"}")),
         Just(json!("{\"url\": NaN}")),
         Just(json!({"url": "http://10.0.0.1/x.pdf"})),
+        body_text("url"),
         anything(),
     ]
 }
@@ -73,7 +77,12 @@ proptest! {
             Just(json!("/api/manuals")), Just(json!("/api/manuals/download")),
             Just(json!("/api/manuals/manuals%2Fu1%2Fx.pdf")), anything()
         ],
-        id in prop_oneof![Just(json!("manuals%2Fu1%2Fx.pdf")), Just(json!("manuals/u1/../u2/x.pdf")), anything()],
+        id in prop_oneof![
+            Just(json!("manuals%2Fu1%2Fx.pdf")), Just(json!("manuals/u1/../u2/x.pdf")),
+            // The user's own prefix, then anything: the ids that reach the S3 calls.
+            request_string().prop_map(|s| json!(format!("manuals%2Fu1%2F{s}"))),
+            anything(),
+        ],
         params_shape in 0..3u8,
         claims in prop_oneof![Just(json!({"sub": "u1"})), anything()],
         auth in prop_oneof![Just(json!("Bearer a.eyJzdWIiOiJ1MiJ9.c")), anything()],

@@ -4,6 +4,7 @@
 //! the way an outage would.
 
 use manuel_shared::pyvalue;
+use manuel_shared::testkit::{body_text, request_string};
 use proptest::prelude::*;
 use query::{handle, Clients, QueryEnv};
 use serde_json::{json, Value};
@@ -55,6 +56,8 @@ fn body() -> impl Strategy<Value = Value> {
             Just(r#"{"question": "a", "question": 1e400}"#),
         ]
         .prop_map(Value::from),
+        body_text("question"),
+        request_string().prop_map(|q| Value::from(json!({ "question": q }).to_string())),
         json_value,
     ]
 }
@@ -69,6 +72,7 @@ fn claims() -> impl Strategy<Value = Value> {
         Just(json!([])),
         any::<i64>().prop_map(|i| json!({"authorizer": {"claims": {"sub": i}}})),
         ".{0,20}".prop_map(|s| json!({"authorizer": {"claims": {"sub": s}}})),
+        request_string().prop_map(|s| json!({"authorizer": {"claims": {"sub": s}}})),
     ]
 }
 

@@ -133,6 +133,19 @@ pub struct ShiftConfig {
     pub inconclusive_limit: u32,
     #[serde(default = "default_limit")]
     pub metric_error_limit: u32,
+    /// Below `min_invocations`, a one-sided p-value under this rolls back anyway …
+    #[serde(default = "default_strict_p")]
+    pub strict_p: f64,
+    /// … when Rust has at least this many errors in the window.
+    #[serde(default = "default_min_errors")]
+    pub min_errors: u64,
+}
+
+fn default_strict_p() -> f64 {
+    crate::shift::Thresholds::STRICT_P
+}
+fn default_min_errors() -> u64 {
+    crate::shift::Thresholds::MIN_ERRORS
 }
 
 fn default_diff() -> f64 {
@@ -156,6 +169,8 @@ impl Default for ShiftConfig {
             interval: default_interval(),
             inconclusive_limit: default_limit(),
             metric_error_limit: default_limit(),
+            strict_p: default_strict_p(),
+            min_errors: default_min_errors(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Data flows one way: fixture → target → response → diff → report. See the README for the
 //! commands and DESIGN.md (shared) for the architecture.
 
+pub mod aws;
 pub mod bench;
 pub mod cli;
 pub mod commands;

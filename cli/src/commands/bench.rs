@@ -172,8 +172,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
                     cold_local(pool, &cases[0], args.cold_samples as usize, &inc).await?
                 }
                 (Runner::Lambda(_), Some(name)) => {
-                    let conf =
-                        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                    let conf = crate::aws::config(project).await;
                     cold_lambda(&conf, name, &cases[0], args.cold_samples as usize, &inc).await?
                 }
                 _ => {

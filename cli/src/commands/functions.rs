@@ -614,7 +614,7 @@ async fn publish(
         .or_else(|| cfg.deploy.as_ref().and_then(|d| d.function_name.clone()))
         .unwrap_or_else(|| format!("manuel-{function}-rust-{}", project.config.project.stage));
     let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let conf = crate::aws::config(project).await;
     let client = aws_sdk_lambda::Client::new(&conf);
     // The version the alias serves before the Rust code arrives is the Python one.
     let alias = cfg

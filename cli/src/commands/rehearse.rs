@@ -3,12 +3,13 @@
 //! Rust targets, publishes `AWS/Lambda` Invocations and Errors (with `ExecutedVersion`) to moto's
 //! CloudWatch as Lambda would, and runs the same controller as `shift --plan`.
 
-use super::shift::{walk, Plan};
+use super::shift::{controller, Plan, Printer};
 use crate::cli::RehearseArgs;
 use crate::config::Project;
 use crate::parity::engine::{Pool, Runner};
 use crate::parity::fixture::{self, Case};
 use crate::runtime_api::Outcome;
+use crate::shift::controller::{sample_warnings, Limits};
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
 use crate::shift::router::{AliasRouter, Router};
@@ -109,6 +110,19 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
         args.rate
     );
     let _ = cfg;
+    let thresholds = Thresholds {
+        max_error_diff: args.max_error_diff,
+        min_invocations: args.min_invocations,
+        strict_p: project.config.shift.strict_p,
+        min_errors: project.config.shift.min_errors,
+    };
+    let per_window = args.rate as f64 * interval.as_secs_f64();
+    for w in sample_warnings(&steps, per_window, args.min_invocations) {
+        eprintln!(
+            "warning: {w} (--rate {} × --interval {interval:?} = {per_window:.0} requests per window)",
+            args.rate
+        );
+    }
 
     let stop = AtomicBool::new(false);
     let sides = [Counts::default(), Counts::default()];
@@ -181,23 +195,27 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
         }
     };
     let controller = async {
-        let r = walk(
-            &journal,
+        let ctl = controller(
             &plan,
-            steps,
-            interval,
-            Thresholds {
-                max_error_diff: args.max_error_diff,
-                min_invocations: args.min_invocations,
+            &journal,
+            thresholds,
+            Limits {
+                inconclusive: args.inconclusive_limit.max(1),
+                metric_errors: 3,
             },
-            (args.inconclusive_limit, 3),
-        )
-        .await;
+            interval,
+        );
+        let mut printer = Printer::new(&plan.function);
+        let r = ctl.run_plan(&steps, false, &mut |e| printer.on(e)).await;
         stop.store(true, Ordering::SeqCst);
-        r
+        r.map(|outcome| {
+            printer.finish(&outcome);
+            outcome
+        })
     };
-    let (code, ()) = tokio::join!(controller, traffic);
-    let code = code?;
+    let (outcome, ()) = tokio::join!(controller, traffic);
+    let outcome = outcome?;
+    let code = outcome.exit_code();
     let mut t = super::table();
     t.set_header(vec!["side", "requests", "function errors"]);
     for (label, c) in [
@@ -212,12 +230,8 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
     }
     println!("{t}");
     println!(
-        "rehearsal {}; journal: {}",
-        if code == 0 {
-            "reached 100%"
-        } else {
-            "rolled back or stopped"
-        },
+        "rehearsal: {}; journal: {}",
+        outcome.summary(&args.function),
         journal.path().display()
     );
     Ok(code)

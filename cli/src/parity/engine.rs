@@ -193,7 +193,7 @@ pub async fn runner<'a>(
     profile: Option<crate::target::local::Profile>,
 ) -> anyhow::Result<Runner<'a>> {
     if let Some(name) = at.lambda {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let conf = crate::aws::config(project).await;
         return Ok(Runner::Lambda(crate::target::remote::LambdaTarget::new(
             &conf,
             name,

@@ -1,5 +1,6 @@
 //! Shift: move traffic step by step, watch both sides' error rates, roll back on a bad step.
 
+pub mod controller;
 pub mod journal;
 pub mod monitor;
 pub mod router;
@@ -14,6 +15,9 @@ pub enum Verdict {
     Healthy,
     /// Rust's error rate exceeds Python's by more than the allowed points: roll back.
     Failing,
+    /// Fewer Rust invocations than the minimum sample, but the excess is already significant
+    /// at the strict level with enough Rust errors: roll back, do not wait for more failures.
+    FailingOnFewInvocations,
     /// Too few Rust invocations to judge.
     Inconclusive,
 }
@@ -25,6 +29,16 @@ pub struct Thresholds {
     pub max_error_diff: f64,
     /// Rust invocations needed in a window before judging it.
     pub min_invocations: u64,
+    /// Below the minimum sample, a one-sided p-value under this rolls back anyway …
+    pub strict_p: f64,
+    /// … when Rust has at least this many errors in the window.
+    pub min_errors: u64,
+}
+
+impl Thresholds {
+    /// The strict level and error count used when none are configured.
+    pub const STRICT_P: f64 = 0.001;
+    pub const MIN_ERRORS: u64 = 5;
 }
 
 /// Judge one window. Returns the verdict, the difference in points and the z-test p-value.
@@ -37,7 +51,14 @@ pub fn judge(python: SideCounts, rust: SideCounts, t: Thresholds) -> (Verdict, f
         rust.invocations,
     );
     let verdict = if rust.invocations < t.min_invocations {
-        Verdict::Inconclusive
+        let overwhelming = diff > t.max_error_diff
+            && rust.errors >= t.min_errors
+            && p.is_some_and(|p| p < t.strict_p);
+        if overwhelming {
+            Verdict::FailingOnFewInvocations
+        } else {
+            Verdict::Inconclusive
+        }
     } else if diff > t.max_error_diff {
         Verdict::Failing
     } else {
@@ -78,6 +99,8 @@ mod tests {
     const T: Thresholds = Thresholds {
         max_error_diff: 1.0,
         min_invocations: 200,
+        strict_p: Thresholds::STRICT_P,
+        min_errors: Thresholds::MIN_ERRORS,
     };
 
     fn c(invocations: u64, errors: u64) -> SideCounts {
@@ -91,7 +114,12 @@ mod tests {
     fn verdicts() {
         assert_eq!(judge(c(1000, 10), c(300, 3), T).0, Verdict::Healthy);
         assert_eq!(judge(c(1000, 10), c(300, 10), T).0, Verdict::Failing); // 3.33% vs 1%
-        assert_eq!(judge(c(1000, 10), c(100, 50), T).0, Verdict::Inconclusive);
+        assert_eq!(judge(c(1000, 10), c(100, 1), T).0, Verdict::Inconclusive);
+        // Half of a small sample failing is evidence enough (issue 22).
+        assert_eq!(
+            judge(c(1000, 10), c(100, 50), T).0,
+            Verdict::FailingOnFewInvocations
+        );
         let (_, diff, p) = judge(c(1000, 10), c(1000, 50), T);
         assert!((diff - 4.0).abs() < 1e-9);
         assert!(p.unwrap() < 0.001);

@@ -58,23 +58,64 @@ pub async fn create_two_version_function(stack: &Stack, name: &str) -> anyhow::R
     Ok(())
 }
 
-/// moto answers IAM's query API without checking signatures: create the role a function needs.
-pub async fn create_role(moto: &str) -> anyhow::Result<String> {
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-    let body = reqwest::Client::new()
+/// The role local functions are created with.
+const ROLE: &str = "manuel-rehearsal";
+
+/// One call of IAM's query API (moto does not check signatures); the response body.
+async fn iam(moto: &str, params: &[(&str, &str)]) -> anyhow::Result<String> {
+    Ok(reqwest::Client::new()
         .post(moto)
         .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x")
-        .form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "manuel-rehearsal"), ("AssumeRolePolicyDocument", policy)])
+        .form(params)
         .send()
         .await?
         .text()
-        .await?;
-    let start = body
-        .find("<Arn>")
-        .ok_or_else(|| anyhow::anyhow!("moto CreateRole: no ARN in {body}"))?
-        + 5;
-    let end = body[start..]
-        .find("</Arn>")
-        .ok_or_else(|| anyhow::anyhow!("moto CreateRole: bad answer"))?;
-    Ok(body[start..start + end].to_owned())
+        .await?)
+}
+
+/// The text of the first `<tag>…</tag>` in an XML answer.
+fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let (_, rest) = body.split_once(&format!("<{tag}>"))?;
+    rest.split_once(&format!("</{tag}>")).map(|(t, _)| t)
+}
+
+/// The IAM role a function needs, created once per stack (a second rehearsal on the same
+/// running stack finds it and reuses it).
+pub async fn create_role(moto: &str) -> anyhow::Result<String> {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let version = ("Version", "2010-05-08");
+    let mut body = iam(
+        moto,
+        &[
+            ("Action", "CreateRole"),
+            version,
+            ("RoleName", ROLE),
+            ("AssumeRolePolicyDocument", policy),
+        ],
+    )
+    .await?;
+    if xml_text(&body, "Code") == Some("EntityAlreadyExists") {
+        body = iam(moto, &[("Action", "GetRole"), version, ("RoleName", ROLE)]).await?;
+    }
+    match xml_text(&body, "Arn") {
+        Some(arn) => Ok(arn.to_owned()),
+        None => anyhow::bail!(
+            "moto iam:CreateRole {ROLE}: {}",
+            xml_text(&body, "Message").unwrap_or("no role ARN in the answer")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn xml_text_finds_the_first_tag() {
+        let body = "<R><Error><Code>EntityAlreadyExists</Code><Message>Role with name x already exists.</Message></Error></R>";
+        assert_eq!(super::xml_text(body, "Code"), Some("EntityAlreadyExists"));
+        assert_eq!(
+            super::xml_text(body, "Message"),
+            Some("Role with name x already exists.")
+        );
+        assert_eq!(super::xml_text(body, "Arn"), None);
+    }
 }

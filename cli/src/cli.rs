@@ -147,8 +147,8 @@ pub struct BenchArgs {
     /// Architecture the Python function is priced on (backend/template.yaml sets none: x86_64).
     #[arg(long, default_value = "x86_64")]
     pub python_arch: String,
-    /// Memory size to price (default: the function's in manuel-migrate.toml).
-    #[arg(long)]
+    /// Memory size to price, 128–10240 (default: the function's in manuel-migrate.toml).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
     pub memory_mb: Option<u32>,
     /// Exit 1 when a Rust target fails.
     #[arg(long)]

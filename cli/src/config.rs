@@ -205,6 +205,24 @@ impl Project {
             path: path.clone(),
             message: e.message().to_owned() + &span_note(&text, e.span()),
         })?;
+        for (name, f) in &config.functions {
+            let bad = |field: &str, why: String| ConfigError::Parse {
+                path: path.clone(),
+                message: format!("functions.{name}.{field}: {why}"),
+            };
+            if !(128..=10240).contains(&f.memory_mb) {
+                return Err(bad(
+                    "memory_mb",
+                    format!("{} is outside Lambda's 128–10240 MB", f.memory_mb),
+                ));
+            }
+            if !(1..=900).contains(&f.timeout_s) {
+                return Err(bad(
+                    "timeout_s",
+                    format!("{} is outside Lambda's 1–900 s", f.timeout_s),
+                ));
+            }
+        }
         Ok(Self {
             root: root.to_path_buf(),
             config,

@@ -33,3 +33,40 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File
     }
     Err(std::io::Error::other("cannot create a temporary file"))
 }
+
+/// Check, before any work starts, that reports can be written into `dir`: it is (or can be made)
+/// a folder and a file can be created in it. The error names the folder.
+pub fn check_output_dir(dir: &Path, flag: &str) -> std::io::Result<()> {
+    let fail = |why: String| std::io::Error::other(format!("{flag} {}: {why}", dir.display()));
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail("exists and is not a folder".into()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create it ({e})")))?;
+    let (p, _) = tempfile_in(dir).map_err(|e| fail(format!("cannot write into it ({e})")))?;
+    let _ = std::fs::remove_file(p);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_dirs_are_checked_before_work() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(check_output_dir(&d.path().join("new/reports"), "--reports").is_ok());
+        let file = d.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let e = check_output_dir(&file, "--reports")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is not a folder") && e.contains("--reports"),
+            "{e}"
+        );
+        let e = check_output_dir(Path::new("/proc/nope"), "--reports")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/proc/nope"), "{e}");
+    }
+}

@@ -20,10 +20,12 @@ pub mod signal;
 pub mod stack;
 pub mod target;
 
-/// Exit codes: 0 success, 1 a gate failed (parity differences, bench targets), 2 usage or input
-/// error (bad file, unknown function, missing tool).
+/// Exit codes: 0 success, 1 a gate failed (parity differences, bench targets, a shift rolled
+/// back or stopped, an unhealthy stack), 2 usage or input error (bad file, unknown function,
+/// missing tool), 130 interrupted (Ctrl-C).
 pub mod exit {
     pub const OK: i32 = 0;
     pub const GATE_FAILED: i32 = 1;
     pub const INPUT_ERROR: i32 = 2;
+    pub const INTERRUPTED: i32 = 130;
 }

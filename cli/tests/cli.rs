@@ -129,6 +129,40 @@ fn invoke_rust_health_on_a_private_stack_and_leave_nothing_running() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Issue 22: `invoke --event <fixture>` ignored the fixture's `env`.
+#[test]
+fn invoke_takes_a_fixtures_environment() {
+    let p = TempProject::new();
+    let ev = fixture(&p, "get-health-redis-disabled");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "invoke",
+            "--function",
+            "health",
+            "--event",
+            ev.to_str().unwrap(),
+            "--profile",
+            "debug",
+        ];
+        args.extend_from_slice(extra);
+        p.run(&args)
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(r#"\"redis_cache\": {\"status\": \"disabled\""#),
+        "{}",
+        stdout(&o)
+    );
+    // --env still wins over the fixture's own.
+    let o = run(&["--env", "ENABLE_REDIS_CACHE=true"]);
+    assert!(
+        !stdout(&o).contains(r#"\"status\": \"disabled\""#),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn python_import_error_is_an_input_error() {
     let p = TempProject::new();
@@ -267,10 +301,14 @@ fn parity_passes_then_fails_on_a_changed_field_naming_case_and_path() {
     assert!(md.contains("`get-health` — **DIFFERENT**"), "{md}");
     assert!(
         md.contains(
-            "`$.service` Value — python `\"manuel-backend-v2\"` · rust `\"manuel-backend\"`"
+            "`$.service` value — python `\"manuel-backend-v2\"` · rust `\"manuel-backend\"`"
         ),
         "{md}"
     );
+    // The failing case is summarised before the hundreds of identical ones (issue 22).
+    let summary = md.find("## Different (1)\n\n- `health/get-health`: `$.service` (value)");
+    let all = md.find("## Every case");
+    assert!(summary.is_some() && summary < all, "{md}");
     let xml = std::fs::read_to_string(reports.join("parity-latest.xml")).unwrap();
     assert!(xml.contains("name=\"get-health\""), "{xml}");
     assert!(
@@ -613,5 +651,79 @@ fn state_differences_fail_the_gate_and_name_the_state_path() {
     assert!(
         md.contains("`$state.redis[query:user-1:0000]` Missing"),
         "{md}"
+    );
+}
+
+/// Issue 22: `parity record` proposed changes its table did not name, and two identical runs
+/// proposed different ones (a path seen to vary once was dropped from the noise when the next
+/// two runs happened to agree). The table names each change; agreeing runs change nothing.
+#[test]
+fn record_names_what_would_change_and_noise_is_sticky() {
+    let p = TempProject::new();
+    let src = p.path().join("pysrc/health");
+    std::fs::create_dir_all(&src).unwrap();
+    let mode = p.path().join("mode");
+    std::fs::write(
+        src.join("app.py"),
+        "import json, os, random\n\
+         def lambda_handler(event, context):\n\
+         \x20   m = open(os.environ['MODE_FILE']).read().strip()\n\
+         \x20   a = random.random() if m == 'noisy' else 0.5\n\
+         \x20   b = 2 if m == 'changed' else 1\n\
+         \x20   return {'statusCode': 200, 'body': json.dumps({'a': a, 'b': b})}\n",
+    )
+    .unwrap();
+    let fixture = p.path().join("parity-fixtures/health/rec-sticky.json");
+    std::fs::write(
+        &fixture,
+        serde_json::json!({
+            "name": "rec-sticky",
+            "event": {"httpMethod": "GET", "path": "/health"},
+            "env": {"MODE_FILE": mode.display().to_string()},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let record = |yes: bool| {
+        let mut args = vec![
+            "parity",
+            "record",
+            "--function",
+            "health",
+            "--case",
+            "rec-sticky",
+            "--python-src",
+        ];
+        let src = p.path().join("pysrc");
+        let src = src.to_str().unwrap().to_owned();
+        args.push(&src);
+        if yes {
+            args.push("--yes");
+        }
+        let o = p.run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    std::fs::write(&mode, "noisy").unwrap();
+    let out = record(true);
+    assert!(
+        out.contains("new") && out.contains("wrote 1 recording"),
+        "{out}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
+    assert_eq!(saved["noise"], serde_json::json!(["$.a"]));
+    // Now $.a does not vary: still noise, nothing to write — twice.
+    std::fs::write(&mode, "stable").unwrap();
+    for _ in 0..2 {
+        let out = record(false);
+        assert!(out.contains("recordings are up to date"), "{out}");
+    }
+    // A real change is named in the table.
+    std::fs::write(&mode, "changed").unwrap();
+    let out = record(false);
+    assert!(
+        out.contains("changed: $.b") && out.contains("1 recording(s) would change"),
+        "{out}"
     );
 }

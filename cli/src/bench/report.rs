@@ -57,6 +57,13 @@ pub struct SideReport {
     pub interrupted: bool,
 }
 
+impl SideReport {
+    /// The load phase's latencies, when it measured any request.
+    pub fn loaded(&self) -> Option<&Percentiles> {
+        (self.requests > 0).then_some(&self.latency_ms)
+    }
+}
+
 #[derive(Debug, Serialize, Clone, Copy)]
 pub struct Percentiles {
     pub p50: f64,
@@ -89,8 +96,11 @@ pub struct Row {
     pub python: Option<f64>,
     pub rust: Option<f64>,
     pub ratio: Option<f64>,
-    /// `None` when the row has no target (information only).
+    /// `None` when the row has no target (information only) or Rust was not measured.
     pub pass: Option<bool>,
+    /// `pass`, `fail`, `skipped` (a target, but nothing measured: `--cold-samples 0`, an
+    /// interrupted run) or empty (no target).
+    pub verdict: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -124,6 +134,12 @@ pub fn rows(python: Option<&SideReport>, rust: &SideReport) -> Vec<Row> {
                    pass: &dyn Fn(f64) -> bool| {
         let (pv, rv) = (p(pf), pf(rust));
         let has_target = !target.is_empty();
+        let verdict = match (has_target, rv) {
+            (false, _) => "",
+            (true, None) => "skipped",
+            (true, Some(v)) if pass(v) => "pass",
+            (true, Some(_)) => "fail",
+        };
         out.push(Row {
             metric: metric.into(),
             target: target.into(),
@@ -131,7 +147,12 @@ pub fn rows(python: Option<&SideReport>, rust: &SideReport) -> Vec<Row> {
             python: pv,
             rust: rv,
             ratio: ratio(rv, pv),
-            pass: has_target.then(|| rv.is_some_and(pass)),
+            pass: match verdict {
+                "pass" => Some(true),
+                "fail" => Some(false),
+                _ => None,
+            },
+            verdict,
         });
     };
     row(
@@ -152,63 +173,63 @@ pub fn rows(python: Option<&SideReport>, rust: &SideReport) -> Vec<Row> {
         "peak memory (MB)",
         "128–256 (≤ 256)",
         "512",
-        &|s| Some(s.peak_rss_mb.max(s.cold.peak_rss_mb)),
+        &|s| Some(s.peak_rss_mb.max(s.cold.peak_rss_mb)).filter(|m| *m > 0.0),
         &|v| v <= 256.0,
     );
     row(
         "latency p50 (ms)",
         "",
         "",
-        &|s| Some(s.latency_ms.p50),
+        &|s| s.loaded().map(|l| l.p50),
         &|_| true,
     );
     row(
         "latency p90 (ms)",
         "",
         "",
-        &|s| Some(s.latency_ms.p90),
+        &|s| s.loaded().map(|l| l.p90),
         &|_| true,
     );
     row(
         "latency p99 (ms)",
         "≤ 500",
         "2000",
-        &|s| Some(s.latency_ms.p99),
+        &|s| s.loaded().map(|l| l.p99),
         &|v| v <= 500.0,
     );
     row(
         "latency p99.9 (ms)",
         "",
         "",
-        &|s| Some(s.latency_ms.p999),
+        &|s| s.loaded().map(|l| l.p999),
         &|_| true,
     );
     row(
         "latency max (ms)",
         "",
         "",
-        &|s| Some(s.latency_ms.max),
+        &|s| s.loaded().map(|l| l.max),
         &|_| true,
     );
     row(
         "throughput (req/s)",
         "",
         "",
-        &|s| Some(s.throughput_rps),
+        &|s| s.loaded().map(|_| s.throughput_rps),
         &|_| true,
     );
     row(
         "error rate (%)",
         "0",
         "",
-        &|s| Some(s.error_rate * 100.0),
+        &|s| s.loaded().map(|_| s.error_rate * 100.0),
         &|v| v == 0.0,
     );
     row(
         "cost per 1M requests (USD)",
         "≤ 0.80",
         "2.50",
-        &|s| s.cost_per_million_usd,
+        &|s| s.loaded().and(s.cost_per_million_usd),
         &|v| v <= 0.80,
     );
     out
@@ -245,10 +266,9 @@ pub fn table(report: &BenchReport) -> comfy_table::Table {
             r.ratio
                 .map(|x| format!("{x:.2}×"))
                 .unwrap_or_else(|| "—".into()),
-            match r.pass {
-                Some(true) => "pass".into(),
-                Some(false) => "FAIL".into(),
-                None => String::new(),
+            match r.verdict {
+                "fail" => "FAIL".into(),
+                v => v.to_owned(),
             },
         ]);
     }

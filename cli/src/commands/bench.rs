@@ -11,7 +11,7 @@ use crate::parity::engine::{runner, Runner};
 use crate::parity::fixture::{self, Case};
 use crate::stack::Stack;
 use crate::target::Side;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use manuel_shared::cost::lambda::{Arch, LambdaPricing};
 
 struct SideSetup<'a> {
@@ -47,6 +47,14 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         );
     }
     let memory_mb = args.memory_mb.unwrap_or(cfg.memory_mb);
+    if memory_mb < 128 {
+        anyhow::bail!("--memory-mb {memory_mb}: Lambda's memory sizes start at 128 MB");
+    }
+    let dir = args
+        .reports
+        .clone()
+        .unwrap_or_else(|| project.reports_dir());
+    crate::fsutil::check_output_dir(&dir, "--reports")?;
     let glob = fixture::case_matcher(args.case.as_deref())?;
     let all = fixture::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
     let t = &args.targets;
@@ -234,10 +242,6 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let rows = report::rows(python.as_ref(), &rust);
     let passed = rows.iter().all(|r| r.pass != Some(false));
 
-    let dir = args
-        .reports
-        .clone()
-        .unwrap_or_else(|| project.reports_dir());
     let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
     let (json_path, py_hlog, rust_hlog, svg) = report::paths(&dir, &stamp);
     let mut files = Vec::new();
@@ -293,7 +297,10 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         println!("wrote {f}");
     }
     drop(stack);
-    Ok(if args.gate && !passed {
+    Ok(if interrupted || crate::signal::stop_requested() {
+        eprintln!("interrupted: the report holds what was measured; '—' marks what was not");
+        exit::INTERRUPTED
+    } else if args.gate && !passed {
         exit::GATE_FAILED
     } else {
         exit::OK
@@ -303,14 +310,10 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
 fn bar(total: u64, prefix: &str, duration: Option<std::time::Duration>) -> ProgressBar {
     let (len, template) = match (total, duration) {
         (0, Some(_)) => (1000, "{prefix:>12} [{bar:30}] {elapsed}"),
-        _ => (total, "{prefix:>12} [{bar:30}] {pos}/{len} {per_sec}"),
+        _ => (total, "{prefix:>12} [{bar:30}] {pos}/{len} {rate}"),
     };
     let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template(template)
-            .expect("progress template")
-            .progress_chars("=> "),
-    );
+    pb.set_style(super::progress_style(template));
     pb.set_prefix(prefix.to_owned());
     pb
 }

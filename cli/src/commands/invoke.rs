@@ -9,8 +9,18 @@ use crate::target::{Answer, Side};
 use anyhow::Context;
 use serde_json::Value;
 
-/// Read an event file: a bare API Gateway event, or a parity fixture whose `event` is used.
-pub fn read_event(path: &std::path::Path) -> anyhow::Result<Value> {
+/// An event file: a bare event, or a parity fixture (its `event`, and its `env` and `clock`).
+pub struct EventFile {
+    pub event: Value,
+    /// The fixture's environment overrides (with what pins its clock), when the file is one.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The fixture seeds state that `invoke` does not seed (only `parity` does).
+    pub has_setup: bool,
+}
+
+/// Read an event file: a bare API Gateway event, or a parity fixture whose `event`, `env` and
+/// `clock` are used.
+pub fn read_event(path: &std::path::Path) -> anyhow::Result<EventFile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("event file {}", path.display()))?;
     let v: Value = serde_json::from_str(&text).map_err(|e| {
@@ -21,16 +31,42 @@ pub fn read_event(path: &std::path::Path) -> anyhow::Result<Value> {
             e.column()
         )
     })?;
-    Ok(match v.get("event") {
-        Some(ev) if v.get("python").is_some() || v.get("name").is_some() => ev.clone(),
-        _ => v,
+    let is_fixture =
+        v.get("event").is_some() && (v.get("python").is_some() || v.get("name").is_some());
+    if !is_fixture {
+        return Ok(EventFile {
+            event: v,
+            env: Default::default(),
+            has_setup: false,
+        });
+    }
+    let fixture = crate::parity::fixture::parse(path, &text)?;
+    let case = crate::parity::fixture::Case {
+        function: String::new(),
+        file: path.to_path_buf(),
+        stateful: false,
+        fixture,
+    };
+    Ok(EventFile {
+        env: case.env_overrides()?,
+        has_setup: case.needs_state(),
+        event: case.fixture.event,
     })
 }
 
 pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
     project.function(&args.function)?;
-    let event = read_event(&args.event)?;
-    let overrides = super::parse_env_pairs(&args.env)?;
+    let file = read_event(&args.event)?;
+    let event = file.event;
+    if file.has_setup {
+        eprintln!(
+            "note: {} seeds state (setup) that only `parity` seeds; invoke runs the event on the stack as it is",
+            args.event.display()
+        );
+    }
+    // The fixture's own environment, then --env on top.
+    let mut overrides = file.env;
+    overrides.extend(super::parse_env_pairs(&args.env)?);
     let side = if args.python_src.is_some() {
         Side::Python
     } else {
@@ -49,13 +85,12 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
     .build()?;
 
     let stack = Stack::attach_or_start(project).await?;
-    let env = function_env(
-        project,
-        &args.function,
-        &stack.vars(),
-        &stack.aws_env(),
-        &overrides,
-    )?;
+    let vars = stack.vars();
+    let overrides = overrides
+        .into_iter()
+        .map(|(k, v)| (k, crate::config::expand(&v, &vars)))
+        .collect();
+    let env = function_env(project, &args.function, &vars, &stack.aws_env(), &overrides)?;
     let spec = LocalTargetSpec {
         project,
         function: &args.function,
@@ -75,7 +110,7 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
         let inv = sb.invoke(body.clone()).await?;
         if !inv.report.init_failed {
             for line in &inv.logs {
-                eprintln!("  | {line}");
+                super::print_log_line(line);
             }
         } else {
             for line in &inv.logs {

@@ -54,8 +54,47 @@ pub fn parse_env_pairs(
         .collect()
 }
 
+/// A result table: wrapped to the terminal's width (or `$COLUMNS` when output is not a
+/// terminal), long cells broken over lines.
 pub fn table() -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if t.width().is_none() {
+        if let Some(w) = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|w| *w >= 40)
+        {
+            t.set_width(w);
+        }
+    }
     t
+}
+
+/// One line of a function's log, as `  | text`. Python's runtime joins the lines of one log
+/// record (a traceback) with bare `\r` so that CloudWatch keeps them together; on a terminal
+/// those would overwrite each other, so each becomes its own `  | ` line.
+pub fn print_log_line(line: &str) {
+    for part in line.split('\r') {
+        eprintln!("  | {part}");
+    }
+}
+
+/// `{rate}` for progress bars: items per second without the four decimals of `{per_sec}`.
+pub fn progress_style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .expect("progress template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let r = state.per_sec();
+                let _ = if r >= 10.0 {
+                    write!(w, "{r:.0}/s")
+                } else {
+                    write!(w, "{r:.1}/s")
+                };
+            },
+        )
+        .progress_chars("=> ")
 }

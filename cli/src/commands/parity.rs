@@ -75,7 +75,10 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
         let mut cases = match fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref()) {
             // Without --function, a --case glob selects among all functions: one without a
             // matching case is simply not run.
-            Err(e @ fixture::FixtureError::NoFixtures { .. }) if !explicit && glob.is_some() => {
+            Err(
+                e @ (fixture::FixtureError::NoFixtures { .. }
+                | fixture::FixtureError::NoMatch { .. }),
+            ) if !explicit && glob.is_some() => {
                 first_miss.get_or_insert(e);
                 continue;
             }
@@ -106,6 +109,11 @@ fn progress(total: usize, what: &str) -> ProgressBar {
 }
 
 async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> {
+    let reports_dir = args
+        .reports
+        .clone()
+        .unwrap_or_else(|| project.reports_dir());
+    crate::fsutil::check_output_dir(&reports_dir, "--reports")?;
     let (rules, selected) = load_inputs(project, &args.select)?;
     let t = &args.targets;
     let python_live = t.python_live();
@@ -269,12 +277,8 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             .collect(),
         cases: results,
     };
-    let dir = args
-        .reports
-        .clone()
-        .unwrap_or_else(|| project.reports_dir());
     let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
-    let written = report.write(&dir, &stamp)?;
+    let written = report.write(&reports_dir, &stamp)?;
 
     let mut t = super::table();
     t.set_header(vec![
@@ -328,7 +332,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
     let total: usize = selected.iter().map(|(_, c)| c.len()).sum();
     let pb = progress(total, "record");
     let mut t = super::table();
-    t.set_header(vec!["case", "status", "change", "noise paths"]);
+    t.set_header(vec!["case", "status", "change", "noise paths (this run)"]);
     let mut updated = Vec::new();
     for (function, cases) in &selected {
         let pool = Runner::Local(Pool::new(
@@ -342,8 +346,11 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
         for case in cases {
             let (answer, py_state, noise, ctx) =
                 python_twice(&pool, case, Some(&stack), Some(&state)).await?;
-            let change = match &case.fixture.python {
-                None => "new".to_string(),
+            // What would change, in words; empty when the recording stands.
+            let mut changes: Vec<String> = Vec::new();
+            let mut recorded_noise = noise.clone();
+            match &case.fixture.python {
+                None => changes.push("new".into()),
                 Some(old) => {
                     let old_ctx = case
                         .fixture
@@ -378,25 +385,48 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                         .filter(|d| d.class == Class::Unexplained)
                         .map(|d| d.path.clone())
                         .collect();
-                    if real.is_empty() {
-                        "unchanged".into()
+                    if !real.is_empty() {
+                        changes.push(format!("changed: {}", real.join(", ")));
                     } else {
-                        format!("changed: {}", real.join(", "))
+                        // Same answer: a path once seen to vary stays noise (two runs that
+                        // happen to agree on a timestamp prove nothing), so only a new
+                        // noisy path is a change, and two identical runs propose the same.
+                        // A path a rule already normalises (a presigned URL, an S3 date) varies by
+                        // design: the rule, not the noise list, answers for it.
+                        recorded_noise = case.fixture.noise.clone();
+                        let ruled = rules.for_case(function, &case.fixture.name);
+                        let added: Vec<String> = noise
+                            .iter()
+                            .filter(|n| !case.fixture.noise.contains(n))
+                            .filter(|n| !ruled.iter().any(|r| r.path.matches(n)))
+                            .cloned()
+                            .collect();
+                        if !added.is_empty() {
+                            changes.push(format!("new noise: {}", added.join(", ")));
+                            recorded_noise.extend(added);
+                        }
+                    }
+                    if py_state.is_some() && case.fixture.state.is_none() {
+                        changes.push("state recorded".into());
                     }
                 }
-            };
+            }
             let status = answer
                 .response
                 .get("statusCode")
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            t.add_row(vec![case.id(), status, change.clone(), noise.join(", ")]);
-            let state_missing = py_state.is_some() && case.fixture.state.is_none();
-            if change != "unchanged" || case.fixture.noise != noise || state_missing {
+            let change = if changes.is_empty() {
+                "unchanged".to_string()
+            } else {
+                changes.join("; ")
+            };
+            t.add_row(vec![case.id(), status, change, noise.join(", ")]);
+            if !changes.is_empty() {
                 let mut c = case.clone();
                 c.fixture.python = Some(answer.response);
                 c.fixture.state = py_state;
-                c.fixture.noise = noise;
+                c.fixture.noise = recorded_noise;
                 c.fixture.recorded = Some(RecordMeta {
                     at: ctx.at,
                     vars: ctx.vars,

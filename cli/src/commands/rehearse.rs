@@ -208,10 +208,7 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
         let mut printer = Printer::new(&plan.function);
         let r = ctl.run_plan(&steps, false, &mut |e| printer.on(e)).await;
         stop.store(true, Ordering::SeqCst);
-        r.map(|outcome| {
-            printer.finish(&outcome);
-            outcome
-        })
+        r.inspect(|outcome| printer.finish(outcome))
     };
     let (outcome, ()) = tokio::join!(controller, traffic);
     let outcome = outcome?;

@@ -179,7 +179,7 @@ async fn handle(
         }
     };
     for line in &answer.logs {
-        eprintln!("  | {line}");
+        super::print_log_line(line);
     }
     let r = &answer.response;
     let status = r

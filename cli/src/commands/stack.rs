@@ -115,13 +115,26 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 &s.aws_env(),
                 &BTreeMap::new(),
             )?;
-            for (k, v) in env {
+            // The process environment Lambda gives a function also sets PATH, LANG and TZ;
+            // exported into a shell they would replace the user's own.
+            let (host, exported): (Vec<_>, Vec<_>) = env
+                .into_iter()
+                .partition(|(k, _)| HOST_VARS.contains(&k.as_str()));
+            for (k, v) in exported {
                 println!("export {k}={}", shell_quote(&v));
             }
+            let host: Vec<String> = host.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "# not exported (the function process gets them; your shell keeps its own): {}",
+                host.join(" ")
+            );
             Ok(0)
         }
     }
 }
+
+/// Variables of the function's process that belong to the host, not to the function.
+const HOST_VARS: [&str; 3] = ["PATH", "LANG", "TZ"];
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

@@ -34,6 +34,23 @@ pub enum Kind {
     Pixels,
 }
 
+impl Kind {
+    /// The lowercase name reports and the README use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Value => "value",
+            Kind::Type => "type",
+            Kind::Missing => "missing",
+            Kind::Extra => "extra",
+            Kind::Length => "length",
+            Kind::Order => "order",
+            Kind::Text => "text",
+            Kind::Bytes => "bytes",
+            Kind::Pixels => "pixels",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "class", rename_all = "lowercase")]
 pub enum Class {

@@ -15,6 +15,15 @@ pub enum FixtureError {
     Io(String, std::io::Error),
     #[error("no fixtures for function '{function}' in {dir}")]
     NoFixtures { function: String, dir: String },
+    #[error(
+        "--case '{glob}' matches none of the {count} cases of function '{function}' (in {dir})"
+    )]
+    NoMatch {
+        function: String,
+        glob: String,
+        count: usize,
+        dir: String,
+    },
 }
 
 /// The Python response as recorded (a Lambda proxy response dict).
@@ -266,19 +275,26 @@ pub fn load_function(
     };
     files.sort();
     let mut cases = Vec::new();
+    let count = files.len();
     for f in files {
         let case = load_file(function, &f)?;
         if case_glob.is_none_or(|g| g.is_match(&case.fixture.name)) {
             cases.push(case);
         }
     }
-    if cases.is_empty() {
-        return Err(FixtureError::NoFixtures {
+    match (cases.is_empty(), case_glob) {
+        (true, Some(g)) if count > 0 => Err(FixtureError::NoMatch {
+            function: function.to_owned(),
+            glob: g.glob().glob().to_owned(),
+            count,
+            dir: fdir.display().to_string(),
+        }),
+        (true, _) => Err(FixtureError::NoFixtures {
             function: function.to_owned(),
             dir: fdir.display().to_string(),
-        });
+        }),
+        (false, _) => Ok(cases),
     }
-    Ok(cases)
 }
 
 /// Write a fixture atomically, pretty-printed with a trailing newline.

@@ -168,8 +168,47 @@ impl ParityReport {
                 k.cases, k.identical, k.noise, k.accepted, k.different, k.unexplained
             );
         }
+        // What needs a look first: the failing cases, then what was accepted and why.
+        let different: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Different)
+            .collect();
+        if !different.is_empty() {
+            let _ = writeln!(md, "\n## Different ({})\n", different.len());
+            for c in &different {
+                let paths: Vec<String> = c
+                    .differences
+                    .iter()
+                    .filter(|d| d.class == Class::Unexplained)
+                    .map(|d| format!("`{}` ({})", d.path, d.kind.name()))
+                    .collect();
+                let _ = writeln!(md, "- `{}/{}`: {}", c.function, c.case, paths.join(", "));
+            }
+        }
+        let accepted: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Accepted)
+            .collect();
+        if !accepted.is_empty() {
+            let _ = writeln!(md, "\n## Accepted ({})\n", accepted.len());
+            for c in &accepted {
+                let mut reasons: Vec<String> = Vec::new();
+                for d in &c.differences {
+                    if let Class::Accepted { reason, .. } = &d.class {
+                        let line = format!("`{}`: {reason}", d.path);
+                        if !reasons.contains(&line) {
+                            reasons.push(line);
+                        }
+                    }
+                }
+                let _ = writeln!(md, "- `{}/{}` — {}", c.function, c.case, reasons.join("; "));
+            }
+        }
+        let _ = writeln!(md, "\n## Every case");
         for (f, _) in self.counts() {
-            let _ = writeln!(md, "\n## {f}\n");
+            let _ = writeln!(md, "\n### {f}\n");
             for c in self.cases.iter().filter(|c| c.function == f) {
                 match &c.skipped {
                     Some(why) => {
@@ -195,9 +234,9 @@ impl ParityReport {
                     };
                     let _ = writeln!(
                         md,
-                        "  - `{}` {:?} — python `{}` · rust `{}` — {class}",
+                        "  - `{}` {} — python `{}` · rust `{}` — {class}",
                         d.path,
-                        d.kind,
+                        d.kind.name(),
                         short(d.python.as_ref()),
                         short(d.rust.as_ref())
                     );

@@ -268,9 +268,18 @@ pub fn attribute(
 /// Check a setup without touching any service (fixture loading calls this).
 pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
     for (i, d) in setup.dynamodb.iter().enumerate() {
+        let at = format!("$.setup.dynamodb[{i}]");
+        known_placeholders(&d.table, &format!("{at}.table"))?;
         for (k, v) in &d.item {
-            attribute(v, &format!("$.setup.dynamodb[{i}].item.{k}"))?;
+            attribute(v, &format!("{at}.item.{k}"))?;
+            known_placeholders(k, &format!("{at}.item.{k}"))?;
+            known_placeholders_in(v, &format!("{at}.item.{k}"))?;
         }
+    }
+    for (i, r) in setup.redis.iter().enumerate() {
+        let at = format!("$.setup.redis[{i}]");
+        known_placeholders(&r.key, &format!("{at}.key"))?;
+        known_placeholders_in(&r.value, &format!("{at}.value"))?;
     }
     for (i, s) in setup.s3.iter().enumerate() {
         let at = format!("$.setup.s3[{i}]");
@@ -288,6 +297,11 @@ pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
                 message: "give one of `body`, `body_base64`, `body_file`".into(),
             });
         }
+        known_placeholders(&s.bucket, &format!("{at}.bucket"))?;
+        known_placeholders(&s.key, &format!("{at}.key"))?;
+        for (k, v) in &s.metadata {
+            known_placeholders_in(v, &format!("{at}.metadata.{k}"))?;
+        }
         if let Some((k, _)) = s.metadata.iter().find(|(_, v)| !v.is_string()) {
             return Err(StateError::Invalid {
                 at: format!("{at}.metadata.{k}"),
@@ -297,6 +311,48 @@ pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
         s3_body(s, fixtures_dir, &at)?;
     }
     Ok(())
+}
+
+/// Every `{name}` / `{name+N}` in `text` must be a stack variable or a time placeholder: an
+/// unknown one would be seeded literally and fail (or pass) far from its cause.
+fn known_placeholders(text: &str, at: &str) -> Result<(), StateError> {
+    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let token = TOKEN.get_or_init(|| {
+        regex::Regex::new(r"\{([a-z][a-z0-9_]*)([+-][0-9]+)?\}").expect("placeholder pattern")
+    });
+    let now = Utc::now();
+    for m in token.captures_iter(text) {
+        let name = &m[1];
+        let whole = &m[0][1..m[0].len() - 1];
+        if crate::stack::STACK_VARS.contains(&name) && m.get(2).is_none() {
+            continue;
+        }
+        if time_var(whole, now).is_none() {
+            return Err(StateError::Invalid {
+                at: at.to_owned(),
+                message: format!(
+                    "unknown placeholder {{{whole}}} (stack variables: {}; times: {{date}}, {{date-N}}, {{month}}, {{epoch+N}}, {{iso-N}})",
+                    crate::stack::STACK_VARS.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn known_placeholders_in(v: &Value, at: &str) -> Result<(), StateError> {
+    match v {
+        Value::String(s) => known_placeholders(s, at),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| known_placeholders_in(x, &format!("{at}[{i}]"))),
+        Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+            known_placeholders(k, at)?;
+            known_placeholders_in(x, &format!("{at}.{k}"))
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn s3_body(s: &S3Seed, fixtures_dir: &Path, at: &str) -> Result<Vec<u8>, StateError> {
@@ -404,6 +460,25 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         parse_clock("2026-03-01T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn unknown_placeholders_are_refused_at_validation() {
+        let setup: Setup = serde_json::from_value(serde_json::json!({
+            "dynamodb": [{"table": "{usage_table}", "item": {"date": {"S": "{date-3}"}, "u": {"S": "{usr}"}}}]
+        }))
+        .unwrap();
+        let e = validate(&setup, Path::new(".")).unwrap_err().to_string();
+        assert!(
+            e.contains("$.setup.dynamodb[0].item.u") && e.contains("{usr}"),
+            "{e}"
+        );
+        let ok: Setup = serde_json::from_value(serde_json::json!({
+            "redis": [{"key": "query:{stage}:{epoch+60}", "value": {"answer": "{\"not\": a placeholder}", "at": "{iso-600}"}}],
+            "s3": [{"bucket": "{manuals_bucket}", "key": "k-{month}"}]
+        }))
+        .unwrap();
+        validate(&ok, Path::new(".")).unwrap();
     }
 
     #[test]

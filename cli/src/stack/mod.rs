@@ -368,7 +368,7 @@ impl Stack {
         format!("manuel-audio-{}-{}", self.stage, self.account_id)
     }
 
-    /// Values for the `{placeholders}` of function environments.
+    /// Values for the `{placeholders}` of function environments (names: [`STACK_VARS`]).
     pub fn vars(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             ("region".into(), self.region.clone()),
@@ -535,6 +535,19 @@ impl Stack {
         out
     }
 }
+
+/// The names [`Stack::vars`] fills.
+pub const STACK_VARS: [&str; 9] = [
+    "region",
+    "account_id",
+    "stage",
+    "usage_table",
+    "manuals_bucket",
+    "audio_bucket",
+    "redis_host",
+    "redis_port",
+    "kb_id",
+];
 
 /// Stop the stack that `stack up` recorded. Returns what was stopped (empty when nothing ran).
 pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {

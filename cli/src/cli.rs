@@ -23,7 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start, inspect or stop the local stack (redis-server, moto server).
+    /// The local stack: up, status, down, env — redis-server, moto (S3, DynamoDB, Lambda,
+    /// CloudWatch, Route 53 …) and the Bedrock replay on 127.0.0.1.
     Stack {
         #[command(subcommand)]
         action: StackAction,
@@ -44,7 +45,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Rehearse a shift on the local stack: replayed traffic routed by moto's alias weights.
     Rehearse(RehearseArgs),
-    /// The Rust function crates: list them, scaffold a new one.
+    /// The Rust function crates: list, new (scaffold), build (cargo-lambda), package (zip),
+    /// publish (as a version of the Python function), hybrid-template.
     Functions {
         #[command(subcommand)]
         action: FunctionsAction,
@@ -58,6 +60,7 @@ pub enum FunctionsAction {
     /// Scaffold a function crate in the house shape, with its fixtures folder, config entry and
     /// template resource.
     New {
+        /// Crate name of the new function (a folder under functions/ and a [functions.NAME] entry).
         name: String,
         /// Folder of the Python function it replaces (default: the same name).
         #[arg(long)]
@@ -71,16 +74,19 @@ pub enum FunctionsAction {
         /// Functions to build (repeatable; default: all).
         #[arg(long = "function", value_name = "NAME")]
         functions: Vec<String>,
+        /// CPU architecture of the Lambda function.
         #[arg(long, value_enum, default_value = "arm64")]
         arch: LambdaArch,
     },
     /// Zip each built `bootstrap` reproducibly (target/lambda/NAME.zip), with size and sha256.
     Package {
+        /// Functions to package (repeatable; default: every built one).
         #[arg(long = "function", value_name = "NAME")]
         functions: Vec<String>,
     },
     /// Upload a package as the code of a deployed function and publish a version.
     Publish {
+        /// Function name from manuel-migrate.toml.
         #[arg(long)]
         function: String,
         /// Publish the Rust code as a new version of this (Python) function, as alias-weight
@@ -153,8 +159,10 @@ pub struct BenchArgs {
     /// Exit 1 when a Rust target fails.
     #[arg(long)]
     pub gate: bool,
+    /// Cargo profile of the Rust binary (default: release if built, else debug).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+    /// Folder for the reports (default: reports/ of the project).
     #[arg(long, value_name = "DIR")]
     pub reports: Option<PathBuf>,
 }
@@ -170,6 +178,7 @@ fn positive_rate(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Function name from manuel-migrate.toml.
     #[arg(long)]
     pub function: String,
     /// Port on 127.0.0.1 (0: a free one, printed at start).
@@ -178,6 +187,7 @@ pub struct ServeArgs {
     /// Serve the real Python handler from this folder instead of the Rust binary.
     #[arg(long, value_name = "DIR")]
     pub python_src: Option<PathBuf>,
+    /// Cargo profile of the Rust binary (default: release if built, else debug).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
 }
@@ -186,8 +196,10 @@ pub struct ServeArgs {
 pub enum StackAction {
     /// Start redis and moto detached on 127.0.0.1 and create the functions' resources.
     Up {
+        /// Port for redis-server on 127.0.0.1 (default: a free one; a busy one is refused).
         #[arg(long)]
         redis_port: Option<u16>,
+        /// Port for moto server on 127.0.0.1 (default: a free one; a busy one is refused).
         #[arg(long)]
         moto_port: Option<u16>,
     },
@@ -197,16 +209,20 @@ pub enum StackAction {
     Down,
     /// Print the environment a function gets on this stack (shell `export` lines).
     Env {
+        /// Function whose environment to print.
         #[arg(long, default_value = "health")]
         function: String,
     },
     /// The stack's Bedrock replay service (started by the stack; not for direct use).
     #[command(hide = true)]
     BedrockReplay {
+        /// Folder of the recordings (parity-fixtures/bedrock).
         #[arg(long)]
         dir: PathBuf,
+        /// Folder where unknown requests are saved.
         #[arg(long)]
         misses: PathBuf,
+        /// Port on 127.0.0.1.
         #[arg(long)]
         port: u16,
     },
@@ -311,6 +327,7 @@ pub struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub struct ShiftArgs {
+    /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
     #[arg(long)]
     pub function: String,
     /// Set Rust's share to this percentage (0–100).
@@ -322,6 +339,7 @@ pub struct ShiftArgs {
     /// Time between steps, also the metrics window (default from [shift]).
     #[arg(long)]
     pub interval: Option<String>,
+    /// Rust invocations a window needs before it is judged (default from [shift]).
     #[arg(long)]
     pub min_invocations: Option<u64>,
     /// Points by which Rust's error rate may exceed Python's.
@@ -347,8 +365,10 @@ fn percent(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
     #[arg(long)]
     pub function: String,
+    /// Print the AWS call it would make, make none.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -362,19 +382,25 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct RehearseArgs {
+    /// Function name from manuel-migrate.toml (its read-only fixtures are the traffic).
     #[arg(long)]
     pub function: String,
     /// Run the real Python handlers (default: the recorded answers stand in for Python).
     #[arg(long, value_name = "DIR")]
     pub python_src: Option<PathBuf>,
+    /// The increasing Rust percentages to walk.
     #[arg(long, default_value = "5,25,50,100")]
     pub plan: String,
+    /// Time between steps, also the metrics window.
     #[arg(long, default_value = "3s")]
     pub interval: String,
+    /// Rust invocations a window needs before it is judged.
     #[arg(long, default_value_t = 20)]
     pub min_invocations: u64,
+    /// Points by which Rust's error rate may exceed Python's.
     #[arg(long, default_value_t = 1.0)]
     pub max_error_diff: f64,
+    /// Windows without enough Rust traffic before the plan stops.
     #[arg(long, default_value_t = 3)]
     pub inconclusive_limit: u32,
     /// Make this percentage of the Rust side's invocations fail (MANUEL_MIGRATE_FAULT_PERCENT).
@@ -383,6 +409,7 @@ pub struct RehearseArgs {
     /// Replayed requests per second.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub rate: u32,
+    /// Cargo profile of the Rust binary (default: release if built, else debug).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
 }
@@ -451,5 +478,37 @@ impl Targets {
             url: self.rust_url.as_deref(),
             qualifier: self.qualifier.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Issue 22: about 25 flags had no help text. Every argument of every subcommand has one.
+    #[test]
+    fn every_flag_and_subcommand_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(format!("{p} (no about)"));
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "manuel-migrate", &mut missing);
+        assert!(missing.is_empty(), "without help:\n{}", missing.join("\n"));
     }
 }

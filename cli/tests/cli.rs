@@ -562,6 +562,105 @@ fn bench_bad_inputs() {
         "debug",
     ]);
     assert_input_error(&o, &["--region", "mars-1"]);
+    // Output paths and memory sizes are checked before anything runs (issue 22).
+    let file = p.path().join("manuel-migrate.toml");
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--reports",
+        file.to_str().unwrap(),
+    ]);
+    assert_input_error(&o, &["--reports", "is not a folder"]);
+    let o = p.run(&["bench", "--function", "health", "--memory-mb", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = p.run(&["parity", "--function", "health", "--case", "zzz"]);
+    assert_input_error(
+        &o,
+        &["--case 'zzz' matches none of the 20 cases of function 'health'"],
+    );
+    let o = p.run(&["parity", "--reports", "/proc/nope", "--function", "health"]);
+    assert_input_error(&o, &["--reports /proc/nope"]);
+}
+
+/// Issue 22: `--cold-samples 0` ("skip") failed the cold-start row and `--gate`; a bench
+/// interrupted during the Python phase showed Rust as 0.000 everywhere, each "pass", exit 0.
+#[test]
+fn bench_skipped_and_unmeasured_rows_never_pass() {
+    let p = TempProject::new();
+    let out = p.path().join("bench");
+    let report = |dir: &std::path::Path| -> serde_json::Value {
+        let f = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|f| f.extension().is_some_and(|e| e == "json"))
+            .unwrap();
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+    };
+    let row = |r: &serde_json::Value, metric: &str| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["metric"].as_str().unwrap().starts_with(metric))
+            .cloned()
+            .unwrap()
+    };
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--requests",
+        "50",
+        "--cold-samples",
+        "0",
+        "--gate",
+        "--profile",
+        "debug",
+        "--reports",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let r = report(&out);
+    assert_eq!(row(&r, "cold start, spawn")["verdict"], "skipped");
+    assert_eq!(row(&r, "latency p99")["verdict"], "pass");
+    assert!(stdout(&o).contains("skipped"), "{}", stdout(&o));
+
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = p.path().join("bench-interrupted");
+    let failing = common::root().join("cli/tests/pysrc-failing");
+    let child = Command::new(common::bin())
+        .arg("--project")
+        .arg(p.path())
+        .args([
+            "bench",
+            "--function",
+            "health",
+            "--duration",
+            "60s",
+            "--profile",
+            "debug",
+        ])
+        .arg("--reports")
+        .arg(&out)
+        .arg("--python-src")
+        .arg(&failing)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}\n{}", stdout(&o), stderr(&o));
+    let r = report(&out);
+    assert_eq!(r["rust"]["requests"], 0, "the Rust phase never ran");
+    for metric in ["latency p99", "error rate", "cost per 1M"] {
+        let x = row(&r, metric);
+        assert!(x["rust"].is_null(), "{x}");
+        assert_eq!(x["verdict"], "skipped", "{x}");
+    }
 }
 
 /// Rewrite one recorded fixture of the temp project.

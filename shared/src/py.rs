@@ -201,9 +201,9 @@ pub fn strip(s: &str) -> &str {
 pub fn parse_int(s: &str) -> Result<i64, String> {
     let err = || format!("invalid literal for int() with base 10: {}", repr_str(s));
     let t = s.trim_matches(|c: char| c.is_whitespace());
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
+    let (neg, digits) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
         _ => (false, t),
     };
     if digits.is_empty()

@@ -193,9 +193,9 @@ fn exact_integer(f: f64) -> String {
 /// underscores between them, at most 4300 of them. `None` where Python raises ValueError.
 fn parse_int_text(t: &str) -> Option<PageNumber> {
     let t = t.trim_matches(|c: char| c.is_whitespace());
-    let (negative, body) = match t.chars().next() {
-        Some('-') => (true, &t[1..]),
-        Some('+') => (false, &t[1..]),
+    let (negative, body) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
         _ => (false, t),
     };
     if body.is_empty() || body.starts_with('_') || body.ends_with('_') || body.contains("__") {

@@ -90,21 +90,21 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
         .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
         .collect();
     let mut scheme = String::new();
-    if let Some(i) = url.find(':') {
-        let head = &url[..i];
-        if i > 0
-            && head.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    if let Some((head, rest)) = url.split_once(':') {
+        if head.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && head.chars().all(is_scheme_char)
         {
             scheme = head.to_ascii_lowercase();
-            url = url[i + 1..].to_owned();
+            url = rest.to_owned();
         }
     }
     let mut netloc = String::new();
     if let Some(rest) = url.strip_prefix("//") {
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        netloc = rest[..end].to_owned();
-        url = rest[end..].to_owned();
+        // The netloc runs to the first `/`, `?` or `#`.
+        let mut parts = rest.splitn(2, ['/', '?', '#']);
+        netloc = parts.next().unwrap_or_default().to_owned();
+        let path = rest.strip_prefix(netloc.as_str()).unwrap_or_default();
+        url = path.to_owned();
         let (open, close) = (netloc.contains('['), netloc.contains(']'));
         if open != close {
             return Err("Invalid IPv6 URL".into());
@@ -122,12 +122,13 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
     }
     check_netloc(&netloc)?;
     if USES_PARAMS.contains(&scheme.as_str()) && url.contains(';') {
-        let cut = match url.rfind('/') {
-            Some(slash) => url[slash..].find(';').map(|j| slash + j),
-            None => url.find(';'),
+        // `;params` of the last path segment only.
+        let (dir, last) = match url.rsplit_once('/') {
+            Some((d, l)) => (format!("{d}/"), l.to_owned()),
+            None => (String::new(), url.clone()),
         };
-        if let Some(i) = cut {
-            url.truncate(i);
+        if let Some((segment, _)) = last.split_once(';') {
+            url = dir + segment;
         }
     }
     Ok(Parsed {

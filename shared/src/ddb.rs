@@ -3,10 +3,16 @@
 //! values and serialise them, so the ports need the same value model to fail and succeed in
 //! the same places (a `Decimal` is not JSON serialisable; a counter stored as a string cannot
 //! be compared with an int).
+//!
+//! Numbers are [`PyDecimal`]s, read as boto3's TypeDeserializer reads them
+//! (`DYNAMODB_CONTEXT.create_decimal`). boto3 deserialises the whole response before the handler
+//! sees any of it, so a number that context refuses (more than 38 digits, a subnormal that would
+//! lose digits, an exponent it must clamp) makes the *call* raise: [`item_from_sdk`] fails the
+//! same way, whichever attribute holds it.
 
 use crate::py::PyException;
+use crate::pydecimal::PyDecimal;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
 use std::collections::HashMap;
 
 /// A deserialised attribute.
@@ -14,8 +20,8 @@ use std::collections::HashMap;
 pub enum Attr {
     Null,
     Bool(bool),
-    /// `Decimal` (the number's text as DynamoDB returned it).
-    Dec(String),
+    /// `Decimal`.
+    Dec(PyDecimal),
     Str(String),
     Bytes(Vec<u8>),
     List(Vec<Attr>),
@@ -25,24 +31,39 @@ pub enum Attr {
 }
 
 impl Attr {
-    pub fn from_sdk(v: &AttributeValue) -> Attr {
-        match v {
+    /// boto3's `TypeDeserializer().deserialize(v)`, failing where it raises.
+    pub fn from_sdk(v: &AttributeValue) -> Result<Attr, PyException> {
+        Ok(match v {
             AttributeValue::Null(_) => Attr::Null,
             AttributeValue::Bool(b) => Attr::Bool(*b),
-            AttributeValue::N(n) => Attr::Dec(n.clone()),
+            AttributeValue::N(n) => Attr::Dec(PyDecimal::from_dynamodb(n)?),
             AttributeValue::S(s) => Attr::Str(s.clone()),
             AttributeValue::B(b) => Attr::Bytes(b.as_ref().to_vec()),
-            AttributeValue::L(items) => Attr::List(items.iter().map(Attr::from_sdk).collect()),
+            AttributeValue::L(items) => {
+                Attr::List(items.iter().map(Attr::from_sdk).collect::<Result<_, _>>()?)
+            }
             AttributeValue::M(m) => {
                 let mut entries: Vec<(String, Attr)> = m
                     .iter()
-                    .map(|(k, v)| (k.clone(), Attr::from_sdk(v)))
-                    .collect();
+                    .map(|(k, v)| Ok((k.clone(), Attr::from_sdk(v)?)))
+                    .collect::<Result<_, PyException>>()?;
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
                 Attr::Map(entries)
             }
+            AttributeValue::Ns(numbers) => {
+                // `set(map(create_decimal, ...))`: each member is read, then hashed.
+                for n in numbers {
+                    if PyDecimal::from_dynamodb(n)?.is_signaling_nan() {
+                        return Err(PyException::new(
+                            "TypeError",
+                            "Cannot hash a signaling NaN value",
+                        ));
+                    }
+                }
+                Attr::Set
+            }
             _ => Attr::Set,
-        }
+        })
     }
 
     /// Python's `type(x).__name__`.
@@ -58,63 +79,16 @@ impl Attr {
             Attr::Set => "set",
         }
     }
-
-    /// The number as a float (`float(Decimal)` is correctly rounded, as Rust's parse is).
-    pub fn dec_f64(&self) -> Option<f64> {
-        match self {
-            Attr::Dec(n) => n.trim().parse::<f64>().ok(),
-            _ => None,
-        }
-    }
 }
 
 /// An item as `table.get_item(...)["Item"]` returns it.
 pub type Item = HashMap<String, Attr>;
 
-pub fn item_from_sdk(m: &HashMap<String, AttributeValue>) -> Item {
+/// An item of a response, deserialised as boto3 does (or its exception).
+pub fn item_from_sdk(m: &HashMap<String, AttributeValue>) -> Result<Item, PyException> {
     m.iter()
-        .map(|(k, v)| (k.clone(), Attr::from_sdk(v)))
+        .map(|(k, v)| Ok((k.clone(), Attr::from_sdk(v)?)))
         .collect()
-}
-
-/// A number Python code computed with, where int vs Decimal matters.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Num {
-    Int(i64),
-    Dec(String),
-}
-
-impl Num {
-    pub fn as_f64(&self) -> f64 {
-        match self {
-            Num::Int(i) => *i as f64,
-            Num::Dec(s) => s.trim().parse().unwrap_or(f64::NAN),
-        }
-    }
-
-    /// `x + 1` (int stays int, Decimal stays Decimal).
-    pub fn plus_one(&self) -> Num {
-        match self {
-            Num::Int(i) => Num::Int(i + 1),
-            Num::Dec(s) => Num::Dec(decimal_add(s, 1)),
-        }
-    }
-
-    /// The value boto3 writes for it (`N`).
-    pub fn to_attribute(&self) -> AttributeValue {
-        match self {
-            Num::Int(i) => AttributeValue::N(i.to_string()),
-            Num::Dec(s) => AttributeValue::N(s.clone()),
-        }
-    }
-
-    /// As a JSON value, failing like `json.dumps` on a Decimal.
-    pub fn to_json(&self) -> Result<Value, PyException> {
-        match self {
-            Num::Int(i) => Ok(Value::from(*i)),
-            Num::Dec(_) => Err(not_serializable("Decimal")),
-        }
-    }
 }
 
 /// `json.dumps`' error for a value it cannot encode.
@@ -125,50 +99,22 @@ pub fn not_serializable(type_name: &str) -> PyException {
     )
 }
 
-/// `item.get(name, 0)` used as a counter: an absent attribute is the int 0, a number a Decimal,
-/// a bool an int (Python's bool is an int); anything else fails the comparison that follows.
-pub fn counter(item: &Item, name: &str) -> Result<Num, PyException> {
-    match item.get(name) {
-        None => Ok(Num::Int(0)),
-        Some(Attr::Dec(n)) => Ok(Num::Dec(n.clone())),
-        Some(Attr::Bool(b)) => Ok(Num::Int(*b as i64)),
-        Some(other) => Err(PyException::new(
-            "TypeError",
-            format!(
-                "'>=' not supported between instances of '{}' and 'int'",
-                other.type_name()
-            ),
-        )),
-    }
-}
-
-/// Decimal addition of a small integer to DynamoDB's number text (exact for integers and
-/// plain decimals, which is what counters hold).
-pub fn decimal_add(n: &str, k: i64) -> String {
-    let t = n.trim();
-    if let Ok(i) = t.parse::<i128>() {
-        return (i + k as i128).to_string();
-    }
-    if let Some((int, frac)) = t.split_once('.') {
-        if let Ok(i) = int.parse::<i128>() {
-            if !frac.is_empty() && frac.bytes().all(|b| b.is_ascii_digit()) {
-                let neg = int.starts_with('-');
-                // Work on the scaled integer so that the fraction keeps its digits.
-                let scale = 10i128.pow(frac.len() as u32);
-                let f: i128 = frac.parse().unwrap_or(0);
-                let whole = i * scale + if neg { -f } else { f } + k as i128 * scale;
-                let sign = if whole < 0 { "-" } else { "" };
-                let a = whole.abs();
-                return format!(
-                    "{sign}{}.{:0width$}",
-                    a / scale,
-                    a % scale,
-                    width = frac.len()
-                );
-            }
-        }
-    }
-    crate::pyjson::float_repr(t.parse::<f64>().unwrap_or(f64::NAN) + k as f64)
+/// `json.dumps` of a deserialised value (a `Decimal`, `Binary` or `set` anywhere fails).
+pub fn attr_json(a: &Attr) -> Result<serde_json::Value, PyException> {
+    use serde_json::Value;
+    Ok(match a {
+        Attr::Null => Value::Null,
+        Attr::Bool(b) => Value::Bool(*b),
+        Attr::Str(s) => Value::String(s.clone()),
+        Attr::List(items) => Value::Array(items.iter().map(attr_json).collect::<Result<_, _>>()?),
+        Attr::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), attr_json(v)?)))
+                .collect::<Result<_, PyException>>()?,
+        ),
+        other => return Err(not_serializable(other.type_name())),
+    })
 }
 
 #[cfg(test)]
@@ -176,31 +122,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decimal_counters_add_exactly() {
-        assert_eq!(decimal_add("3", 1), "4");
-        assert_eq!(decimal_add("2.50", 1), "3.50");
-        assert_eq!(decimal_add("-0.5", 1), "0.5");
+    fn numbers_are_read_as_boto3_reads_them() {
+        let n = |t: &str| Attr::from_sdk(&AttributeValue::N(t.into()));
+        assert_eq!(n("3").unwrap().type_name(), "Decimal");
+        match n("1_0").unwrap() {
+            Attr::Dec(d) => assert!(d.is_nan()),
+            other => panic!("{other:?}"),
+        }
+        // A 38-digit subnormal loses digits in DYNAMODB_CONTEXT: the whole call raises.
+        let item = HashMap::from([
+            ("user_id".to_owned(), AttributeValue::S("u".into())),
+            (
+                "x".to_owned(),
+                AttributeValue::M(HashMap::from([(
+                    "deep".to_owned(),
+                    AttributeValue::N("1.2345678901234567890123456789012345678E-130".into()),
+                )])),
+            ),
+        ]);
+        assert_eq!(item_from_sdk(&item).unwrap_err().kind, "Underflow");
         assert_eq!(
-            decimal_add("99999999999999999999", 1),
-            "100000000000000000000"
+            Attr::from_sdk(&AttributeValue::Ns(vec!["1".into(), "sNaN".into()]))
+                .unwrap_err()
+                .message,
+            "Cannot hash a signaling NaN value"
         );
     }
 
     #[test]
-    fn counters_behave_like_python_values() {
-        let mut item = Item::new();
-        item.insert("a".into(), Attr::Dec("3".into()));
-        item.insert("s".into(), Attr::Str("3".into()));
-        assert_eq!(counter(&item, "a").unwrap(), Num::Dec("3".into()));
-        assert_eq!(counter(&item, "missing").unwrap(), Num::Int(0));
-        let err = counter(&item, "s").unwrap_err();
+    fn json_fails_like_json_dumps() {
+        let d = Attr::Dec(PyDecimal::from(1));
         assert_eq!(
-            err.message,
-            "'>=' not supported between instances of 'str' and 'int'"
+            attr_json(&Attr::List(vec![Attr::Bool(true), d]))
+                .unwrap_err()
+                .message,
+            "Object of type Decimal is not JSON serializable"
         );
         assert_eq!(
-            Num::Dec("1".into()).to_json().unwrap_err().message,
-            "Object of type Decimal is not JSON serializable"
+            attr_json(&Attr::Map(vec![("a".into(), Attr::Null)])).unwrap(),
+            serde_json::json!({"a": null})
         );
     }
 }

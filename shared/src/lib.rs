@@ -3,6 +3,7 @@
 //! - [`apigw`]: API Gateway proxy events and responses, CORS.
 //! - [`pyjson`]: Python-compatible JSON rendering of response bodies.
 //! - [`pyround`]: Python's `round(x, ndigits)` for floats, bit for bit.
+//! - [`pydecimal`]: Python's `Decimal` (and boto3's number contexts) for DynamoDB numbers.
 //! - [`pyvalue`]: Python's `json.loads` (its acceptance, errors and value model) and `json.dumps`.
 //! - [`py`]: Python semantics that show up in responses (type names, `repr`, `int()`).
 //! - [`runtime`]: the Lambda context as the Python runtime exposes it.
@@ -25,6 +26,7 @@ pub mod cost;
 #[cfg(feature = "services")]
 pub mod ddb;
 pub mod py;
+pub mod pydecimal;
 pub mod pyjson;
 pub mod pyround;
 pub mod pyvalue;

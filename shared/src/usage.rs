@@ -5,18 +5,103 @@
 //!   swallows: the deployed query function has no such variable, so it never tracks usage);
 //! - a DynamoDB error answers "denied" with `{"error": "Usage tracking error"}`;
 //! - a denial built from stored counters carries `Decimal`s, which the handler then fails to
-//!   serialise — so in practice a user over quota *is let through* without an increment.
+//!   serialise — so in practice a user over quota *is let through* without an increment;
+//! - counters are `Decimal`s ([`PyDecimal`]): compared with the quotas exactly (a 38-digit
+//!   49.99…9 is under 50), incremented in Python's default context (28 digits: a 38-digit
+//!   counter is written back rounded, `1.234567890123456789012345679E+37`), written as boto3's
+//!   TypeSerializer writes them; a number boto3 cannot read (or a NaN, which it reads from text
+//!   like `1_0`) raises, and the query handler goes on without counting.
 
-use crate::ddb::{counter, item_from_sdk, Item, Num};
+use crate::ddb::{attr_json, item_from_sdk, Attr, Item};
 use crate::py::{parse_int, PyException};
+use crate::pydecimal::{PyDecimal, PyNumber};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-/// One value of a usage-info dict (ints, Decimals, strings).
+/// A counter as the tracker holds it: `item.get(name, 0)` — the int default (or an int the
+/// tracker computed), or whatever the item stores (a `Decimal` normally; a bool, a string, a map
+/// when someone wrote one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Counter {
+    Int(i64),
+    Stored(Attr),
+}
+
+impl Counter {
+    /// `item.get(name, 0)`.
+    pub fn of(item: &Item, name: &str) -> Counter {
+        item.get(name)
+            .map_or(Counter::Int(0), |a| Counter::Stored(a.clone()))
+    }
+
+    /// `self >= limit`: exact for a Decimal (49.99…9 with 38 digits is below 50); a NaN raises
+    /// InvalidOperation; a str, None, dict… raise TypeError.
+    pub fn at_least(&self, limit: i64) -> Result<bool, PyException> {
+        let limit = PyNumber::from(limit);
+        match self {
+            Counter::Int(i) => PyNumber::from(*i).ge(&limit),
+            Counter::Stored(Attr::Bool(b)) => PyNumber::from(i64::from(*b)).ge(&limit),
+            Counter::Stored(Attr::Dec(d)) => PyNumber::Decimal(*d).ge(&limit),
+            Counter::Stored(other) => Err(PyException::new(
+                "TypeError",
+                format!(
+                    "'>=' not supported between instances of '{}' and 'int'",
+                    other.type_name()
+                ),
+            )),
+        }
+    }
+
+    /// `self + 1`: an int stays an int (a bool becomes one), a Decimal is added in the default
+    /// context — rounded to 28 digits, so a 38-digit counter loses its last ten.
+    pub fn plus_one(&self) -> Result<Counter, PyException> {
+        let int_plus_one = |i: i64| {
+            i.checked_add(1)
+                .map(Counter::Int)
+                .ok_or_else(|| PyException::new("OverflowError", "counter beyond 64 bits"))
+        };
+        match self {
+            Counter::Int(i) => int_plus_one(*i),
+            Counter::Stored(Attr::Bool(b)) => int_plus_one(i64::from(*b)),
+            Counter::Stored(Attr::Dec(d)) => {
+                Ok(Counter::Stored(Attr::Dec(d.add(&PyDecimal::from(1))?)))
+            }
+            Counter::Stored(other) => Err(PyException::new(
+                "TypeError",
+                format!(
+                    "unsupported operand type(s) for +: '{}' and 'int'",
+                    other.type_name()
+                ),
+            )),
+        }
+    }
+
+    /// The `N` value boto3's TypeSerializer writes for it.
+    pub fn to_attribute(&self) -> Result<AttributeValue, PyException> {
+        match self {
+            Counter::Int(i) => Ok(AttributeValue::N(i.to_string())),
+            Counter::Stored(Attr::Dec(d)) => Ok(AttributeValue::N(d.to_dynamodb()?)),
+            Counter::Stored(other) => Err(PyException::new(
+                "TypeError",
+                format!("Unsupported type \"{}\"", other.type_name()),
+            )),
+        }
+    }
+
+    /// `json.dumps` of it: a stored Decimal fails.
+    pub fn to_json(&self) -> Result<Value, PyException> {
+        match self {
+            Counter::Int(i) => Ok(Value::from(*i)),
+            Counter::Stored(a) => attr_json(a),
+        }
+    }
+}
+
+/// One value of a usage-info dict.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Info {
-    Num(Num),
+    Counter(Counter),
     Str(String),
 }
 
@@ -30,7 +115,7 @@ impl UsageInfo {
         let mut m = serde_json::Map::new();
         for (k, v) in &self.0 {
             let v = match v {
-                Info::Num(n) => n.to_json()?,
+                Info::Counter(c) => c.to_json()?,
                 Info::Str(s) => Value::String(s.clone()),
             };
             m.insert((*k).to_owned(), v);
@@ -131,7 +216,9 @@ impl UsageTracker {
                 }
                 _ => Err(crate::aws::to_py(&e, "dynamodb", "GetItem")),
             })?;
-        Ok(out.item().map(item_from_sdk))
+        // boto3 deserialises the response inside the call: a number DYNAMODB_CONTEXT refuses
+        // raises from get_item, and it is not a ClientError.
+        out.item().map(item_from_sdk).transpose().map_err(Err)
     }
 
     /// `check_and_increment_usage(user_id, operation)`: `Ok((can_proceed, usage_info))`, or the
@@ -160,30 +247,34 @@ impl UsageTracker {
         };
         let (daily, monthly) = match &item {
             Some(item) => (
-                counter(item, "daily_count")?,
-                counter(item, "monthly_count")?,
+                Counter::of(item, "daily_count"),
+                Counter::of(item, "monthly_count"),
             ),
-            None => (Num::Int(0), Num::Int(0)),
+            None => (Counter::Int(0), Counter::Int(0)),
         };
-        let info = |error: Option<&str>, d: Num, m: Num| {
+        let info = |error: Option<&str>, d: Counter, m: Counter| {
             let mut v = Vec::new();
             if let Some(e) = error {
                 v.push(("error", Info::Str(e.into())));
             }
-            v.push(("daily_used", Info::Num(d)));
-            v.push(("daily_limit", Info::Num(Num::Int(self.daily_limit))));
-            v.push(("monthly_used", Info::Num(m)));
-            v.push(("monthly_limit", Info::Num(Num::Int(self.monthly_limit))));
+            v.push(("daily_used", Info::Counter(d)));
+            v.push(("daily_limit", Info::Counter(Counter::Int(self.daily_limit))));
+            v.push(("monthly_used", Info::Counter(m)));
+            v.push((
+                "monthly_limit",
+                Info::Counter(Counter::Int(self.monthly_limit)),
+            ));
             UsageInfo(v)
         };
-        if daily.as_f64() >= self.daily_limit as f64 {
+        // Exact comparisons, in Python's order: the monthly counter is only looked at (and a
+        // str there only fails) once the daily one is under its quota.
+        if daily.at_least(self.daily_limit)? {
             return Ok((false, info(Some("Daily quota exceeded"), daily, monthly)));
         }
-        // A str monthly counter fails here in Python (the daily one already passed).
-        if monthly.as_f64() >= self.monthly_limit as f64 {
+        if monthly.at_least(self.monthly_limit)? {
             return Ok((false, info(Some("Monthly quota exceeded"), daily, monthly)));
         }
-        let (d1, m1) = (daily.plus_one(), monthly.plus_one());
+        let (d1, m1) = (daily.plus_one()?, monthly.plus_one()?);
         let put = self
             .client
             .put_item()
@@ -191,8 +282,8 @@ impl UsageTracker {
             .item("user_id", key_attribute(user_id)?)
             .item("date", AttributeValue::S(today))
             .item("month", AttributeValue::S(month))
-            .item("daily_count", d1.to_attribute())
-            .item("monthly_count", m1.to_attribute())
+            .item("daily_count", d1.to_attribute()?)
+            .item("monthly_count", m1.to_attribute()?)
             .item("last_operation", AttributeValue::S(operation.to_owned()))
             .item("last_updated", AttributeValue::S(isoformat(now)))
             .item("ttl", AttributeValue::N(ttl(now, 32).to_string()))
@@ -206,5 +297,57 @@ impl UsageTracker {
             return Err(crate::aws::to_py(&e, "dynamodb", "PutItem"));
         }
         Ok((true, info(None, d1, m1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(t: &str) -> Counter {
+        Counter::Stored(Attr::Dec(PyDecimal::from_dynamodb(t).unwrap()))
+    }
+
+    #[test]
+    fn counters_compare_exactly_and_add_in_28_digits() {
+        assert!(!stored("49.9999999999999999999999999999999999")
+            .at_least(50)
+            .unwrap());
+        assert!(stored("50.0").at_least(50).unwrap());
+        assert!(!stored("1E-130").at_least(50).unwrap());
+        assert!(stored("9.9999999999999999999999999999999999999E+125")
+            .at_least(50)
+            .unwrap());
+        let big = stored("12345678901234567890123456789012345678")
+            .plus_one()
+            .unwrap();
+        assert_eq!(
+            big.to_attribute().unwrap(),
+            AttributeValue::N("1.234567890123456789012345679E+37".into())
+        );
+        assert_eq!(
+            stored("1E-40").plus_one().unwrap().to_attribute().unwrap(),
+            AttributeValue::N("1.000000000000000000000000000".into())
+        );
+        assert_eq!(
+            Counter::Stored(Attr::Bool(true)).plus_one().unwrap(),
+            Counter::Int(2)
+        );
+        assert_eq!(
+            stored("1_0").at_least(50).unwrap_err().kind,
+            "InvalidOperation"
+        );
+        assert_eq!(
+            Counter::Stored(Attr::Str("3".into()))
+                .at_least(50)
+                .unwrap_err()
+                .message,
+            "'>=' not supported between instances of 'str' and 'int'"
+        );
+        assert!(stored("3").to_json().is_err());
+        assert_eq!(
+            Counter::Stored(Attr::Bool(true)).to_json().unwrap(),
+            Value::Bool(true)
+        );
     }
 }

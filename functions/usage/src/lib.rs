@@ -2,17 +2,19 @@
 //! breakdown, costs and quota status from the usage table — answered as the Python function
 //! answers, down to the number types: counters read from DynamoDB are `Decimal`s in Python and
 //! come out as floats (`3.0`), while defaults are ints (`0`); quota percentages are computed in
-//! `Decimal` arithmetic (exactly, rounded half-even) when a counter is stored, in binary floats
-//! when none is.
+//! `Decimal` arithmetic (28 digits, rounded half-even, [`manuel_shared::pydecimal`]) when a
+//! counter is stored, in binary floats when none is; `int()` of a counter is exact at any size.
 
-mod decimal;
+mod table;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+pub use table::{MemoryTable, RawItem, ReadError, Table};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
-use decimal::Dec;
 use manuel_shared::apigw::Response;
 use manuel_shared::ddb::{item_from_sdk, Attr, Item};
 use manuel_shared::py::{self, PyException};
+use manuel_shared::pydecimal::{self, int_add, py_max, PyDecimal, PyNumber};
 use manuel_shared::pyvalue::{self, PyDict, PyInt, PyStr, PyValue};
 use manuel_shared::usage::{env_int, key_attribute};
 use serde_json::Value;
@@ -57,6 +59,15 @@ fn error(message: &str) -> PyValue {
 /// Handle one event. `Err` is an exception Python would not catch (API Gateway answers 502);
 /// the bootstrap turns it into a 500 with CORS headers (a declared divergence).
 pub async fn handle(event: &Value, c: &Clients) -> Result<Response, PyException> {
+    handle_with(event, &c.dynamodb, Utc::now()).await
+}
+
+/// [`handle`] over any [`Table`] at a given time.
+pub async fn handle_with<T: Table + Sync>(
+    event: &Value,
+    table: &T,
+    now: DateTime<Utc>,
+) -> Result<Response, PyException> {
     let method =
         py::subscript(event, "httpMethod")?.ok_or_else(|| PyException::key_error("httpMethod"))?;
     if method.as_str() == Some("OPTIONS") {
@@ -81,9 +92,9 @@ pub async fn handle(event: &Value, c: &Clients) -> Result<Response, PyException>
             ),
         )
     })?;
-    let now = Utc::now();
+    let reader = Reader { table };
     if path.ends_with("/usage") {
-        Ok(match usage(c, &user_id, now).await {
+        Ok(match usage(&reader, &user_id, now).await {
             Ok(body) => create_response(200, &body),
             Err(e) => {
                 tracing::error!("Error getting usage stats: {}", e.message);
@@ -91,7 +102,7 @@ pub async fn handle(event: &Value, c: &Clients) -> Result<Response, PyException>
             }
         })
     } else if path.ends_with("/quota") {
-        Ok(match quota(c, &user_id, now).await {
+        Ok(match quota(&reader, &user_id, now).await {
             Ok(body) => create_response(200, &body),
             Err(e) => {
                 tracing::error!("Error getting quota info: {}", e.message);
@@ -127,40 +138,85 @@ fn tracker() -> Result<Tracker, PyException> {
     })
 }
 
-fn is_client_error<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool {
-    matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(_))
+/// The table, read as boto3's resource layer reads it: items deserialised inside the call, so
+/// a number `DYNAMODB_CONTEXT` refuses is an exception of the call (not a ClientError).
+struct Reader<'a, T> {
+    table: &'a T,
 }
 
-/// A number as the Python code computes with it.
-#[derive(Debug, Clone, PartialEq)]
-enum Num {
-    Int(i64),
-    Dec(Dec),
+fn deserialise(items: Vec<RawItem>) -> Result<Vec<Item>, ReadError> {
+    items
+        .iter()
+        .map(|raw| item_from_sdk(raw).map_err(ReadError::Other))
+        .collect()
 }
 
-/// `get_usage_stats`: `Ok(None)` is the ClientError case (`{"error": ...}`).
+impl<T: Table + Sync> Reader<'_, T> {
+    async fn get_item(
+        &self,
+        table: &str,
+        user_id: &AttributeValue,
+        date: &str,
+    ) -> Result<Option<Item>, ReadError> {
+        let raw = self.table.get_item(table, user_id, date).await?;
+        raw.map(|r| item_from_sdk(&r).map_err(ReadError::Other))
+            .transpose()
+    }
+
+    async fn batch_get(
+        &self,
+        table: &str,
+        user_id: &AttributeValue,
+        dates: &[String],
+    ) -> Result<Vec<Item>, ReadError> {
+        deserialise(self.table.batch_get(table, user_id, dates).await?)
+    }
+
+    async fn query(
+        &self,
+        table: &str,
+        pk: &AttributeValue,
+        prefix: Option<&str>,
+        newest_first_limit: Option<i32>,
+    ) -> Result<Vec<Item>, ReadError> {
+        deserialise(
+            self.table
+                .query(table, pk, prefix, newest_first_limit)
+                .await?,
+        )
+    }
+}
+
+/// `get_usage_stats`' values.
 struct Stats {
-    daily_used: Attr2,
-    monthly_used: Attr2,
+    daily_used: Stat,
+    monthly_used: Stat,
     last_operation: Option<Attr>,
     last_updated: Option<Attr>,
 }
 
 /// A stats value: the int default, or what the item holds.
 #[derive(Debug, Clone)]
-enum Attr2 {
+enum Stat {
     Default(i64),
     Stored(Attr),
 }
 
-impl Attr2 {
+/// An operand of `limit - used` and `used / limit`: an int, or a Decimal.
+#[derive(Debug, Clone)]
+enum Operand {
+    Int(i64),
+    Dec(PyDecimal),
+}
+
+impl Stat {
     /// As a number for arithmetic with an int; a str (or other) raises TypeError.
-    fn num(&self, op: &str) -> Result<Num, PyException> {
+    fn num(&self, op: &str) -> Result<Operand, PyException> {
         match self {
-            Attr2::Default(i) => Ok(Num::Int(*i)),
-            Attr2::Stored(Attr::Dec(d)) => Ok(Num::Dec(Dec::parse(d)?)),
-            Attr2::Stored(Attr::Bool(b)) => Ok(Num::Int(*b as i64)),
-            Attr2::Stored(other) => Err(PyException::new(
+            Stat::Default(i) => Ok(Operand::Int(*i)),
+            Stat::Stored(Attr::Dec(d)) => Ok(Operand::Dec(*d)),
+            Stat::Stored(Attr::Bool(b)) => Ok(Operand::Int(i64::from(*b))),
+            Stat::Stored(other) => Err(PyException::new(
                 "TypeError",
                 format!(
                     "unsupported operand type(s) for {op}: 'int' and '{}'",
@@ -172,18 +228,19 @@ impl Attr2 {
 
     fn out(&self) -> Result<PyValue, PyException> {
         match self {
-            Attr2::Default(i) => Ok(int(*i)),
-            Attr2::Stored(a) => converted(a),
+            Stat::Default(i) => Ok(int(*i)),
+            Stat::Stored(a) => converted(a),
         }
     }
 }
 
-/// `convert_decimal_to_number` then what `json.dumps` accepts.
+/// `convert_decimal_to_number` (Decimals become `float(d)`, a signalling NaN raises), then what
+/// `json.dumps` accepts (a `Binary` or a `set` raises).
 fn converted(a: &Attr) -> Result<PyValue, PyException> {
     Ok(match a {
         Attr::Null => PyValue::None,
         Attr::Bool(b) => PyValue::Bool(*b),
-        Attr::Dec(d) => PyValue::Float(Dec::parse(d)?.to_f64()),
+        Attr::Dec(d) => PyValue::Float(d.to_f64()?),
         Attr::Str(t) => s(t),
         Attr::List(items) => PyValue::List(items.iter().map(converted).collect::<Result<_, _>>()?),
         Attr::Map(entries) => {
@@ -205,36 +262,25 @@ fn opt_out(a: &Option<Attr>) -> Result<PyValue, PyException> {
     }
 }
 
-async fn get_stats(
-    c: &Clients,
+/// `get_usage_stats`: `Ok(None)` is the ClientError case (`{"error": ...}`).
+async fn get_stats<T: Table + Sync>(
+    r: &Reader<'_, T>,
     t: &Tracker,
     user_id: &Value,
     today: &str,
 ) -> Result<Option<Stats>, PyException> {
-    let res = c
-        .dynamodb
-        .get_item()
-        .table_name(&t.table)
-        .key("user_id", key_attribute(user_id)?)
-        .key("date", AttributeValue::S(today.to_owned()))
-        .send()
-        .await;
-    let out = match res {
-        Ok(o) => o,
-        Err(e) if is_client_error(&e) => {
-            tracing::warn!("Error getting usage stats: {e}");
+    let key = key_attribute(user_id)?;
+    let item = match r.get_item(&t.table, &key, today).await {
+        Ok(item) => item,
+        Err(ReadError::Client(e)) => {
+            tracing::warn!("Error getting usage stats: {}", e.message);
             return Ok(None);
         }
-        Err(e) => return Err(manuel_shared::aws::to_py(&e, "dynamodb", "GetItem")),
+        Err(ReadError::Other(e)) => return Err(e),
     };
-    Ok(Some(match out.item() {
-        Some(raw) => {
-            let item = item_from_sdk(raw);
-            let stored = |k: &str| {
-                item.get(k)
-                    .cloned()
-                    .map_or(Attr2::Default(0), Attr2::Stored)
-            };
+    Ok(Some(match item {
+        Some(item) => {
+            let stored = |k: &str| item.get(k).cloned().map_or(Stat::Default(0), Stat::Stored);
             Stats {
                 daily_used: stored("daily_count"),
                 monthly_used: stored("monthly_count"),
@@ -243,39 +289,68 @@ async fn get_stats(
             }
         }
         None => Stats {
-            daily_used: Attr2::Default(0),
-            monthly_used: Attr2::Default(0),
+            daily_used: Stat::Default(0),
+            monthly_used: Stat::Default(0),
             last_operation: None,
             last_updated: None,
         },
     }))
 }
 
-/// `limit - used` with Python's types.
-fn minus(limit: i64, used: &Num) -> Num {
-    match used {
-        Num::Int(u) => Num::Int(limit - u),
-        Num::Dec(d) => Num::Dec(Dec::from_int(limit).sub(d)),
-    }
+/// `limit - used` with Python's types: an int (of any size) or a Decimal (28 digits).
+fn minus(limit: i64, used: &Operand) -> Result<PyNumber, PyException> {
+    Ok(match used {
+        Operand::Int(u) => PyNumber::Int(pydecimal::int_sub(&PyInt::I64(limit), &PyInt::I64(*u))?),
+        Operand::Dec(d) => PyNumber::Decimal(PyDecimal::from(limit).sub(d)?),
+    })
 }
 
-fn num_out(n: &Num) -> PyValue {
-    match n {
-        Num::Int(i) => int(*i),
-        Num::Dec(d) => PyValue::Float(d.to_f64()),
-    }
+/// A number after `convert_decimal_to_number`.
+fn number_out(n: &PyNumber) -> Result<PyValue, PyException> {
+    Ok(match n {
+        PyNumber::Int(i) => PyValue::Int(i.clone()),
+        PyNumber::Float(f) => PyValue::Float(*f),
+        PyNumber::Decimal(d) => PyValue::Float(d.to_f64()?),
+    })
 }
 
-async fn usage(c: &Clients, user_id: &Value, now: DateTime<Utc>) -> Result<PyValue, PyException> {
+/// `json.dumps` refuses ints of more than 4300 digits (ValueError), e.g. an operation
+/// breakdown summing counters stored as long digit strings.
+fn check_int_digits(v: &PyValue) -> Result<(), PyException> {
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            PyValue::Int(PyInt::Big(t))
+                if t.trim_start_matches('-').len() > pydecimal::INT_MAX_STR_DIGITS =>
+            {
+                return Err(PyException::new(
+                    "ValueError",
+                    "Exceeds the limit (4300 digits) for integer string conversion; use \
+                     sys.set_int_max_str_digits() to increase the limit",
+                ));
+            }
+            PyValue::List(items) => todo.extend(items.iter()),
+            PyValue::Dict(d) => todo.extend(d.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn usage<T: Table + Sync>(
+    r: &Reader<'_, T>,
+    user_id: &Value,
+    now: DateTime<Utc>,
+) -> Result<PyValue, PyException> {
     let t = tracker()?;
     let today = now.format("%Y-%m-%d").to_string();
     let month = now.format("%Y-%m").to_string();
-    let stats = get_stats(c, &t, user_id, &today).await?;
-    let historical = historical(c, &t, user_id, now).await;
-    let breakdown = breakdown(c, &t, user_id, &month).await;
-    let daily = daily_costs(c, &t, user_id, &today).await;
-    let monthly = monthly_costs(c, &t, user_id, &month).await;
-    let recent = recent_queries(c, &t, user_id).await;
+    let stats = get_stats(r, &t, user_id, &today).await?;
+    let historical = historical(r, &t, user_id, now).await;
+    let breakdown = breakdown(r, &t, user_id, &month).await;
+    let daily = daily_costs(r, &t, user_id, &today).await;
+    let monthly = monthly_costs(r, &t, user_id, &month).await;
+    let recent = recent_queries(r, &t, user_id).await;
 
     // `current_stats.get(k, default)`: the error dict has none of the keys.
     let (daily_used, daily_limit, monthly_used, monthly_limit) = match &stats {
@@ -285,25 +360,25 @@ async fn usage(c: &Clients, user_id: &Value, now: DateTime<Utc>) -> Result<PyVal
             st.monthly_used.clone(),
             t.monthly_limit,
         ),
-        None => (Attr2::Default(0), 50, Attr2::Default(0), 1000),
+        None => (Stat::Default(0), 50, Stat::Default(0), 1000),
     };
-    let daily_remaining = minus(daily_limit, &daily_used.num("-")?);
-    let monthly_remaining = minus(monthly_limit, &monthly_used.num("-")?);
+    let daily_remaining = minus(daily_limit, &daily_used.num("-")?)?;
+    let monthly_remaining = minus(monthly_limit, &monthly_used.num("-")?)?;
     let cost = |m: &HashMap<&str, f64>, k: &str| PyValue::Float(m.get(k).copied().unwrap_or(0.0));
     let mut services = PyDict::new();
     for (k, v) in &monthly.1 {
         services.insert(PyStr::from(k.as_str()), PyValue::Float(*v));
     }
-    Ok(dict(vec![
+    let body = dict(vec![
         (
             "current_usage",
             dict(vec![
                 ("daily_queries", daily_used.out()?),
                 ("daily_limit", int(daily_limit)),
-                ("daily_remaining", num_out(&daily_remaining)),
+                ("daily_remaining", number_out(&daily_remaining)?),
                 ("monthly_queries", monthly_used.out()?),
                 ("monthly_limit", int(monthly_limit)),
-                ("monthly_remaining", num_out(&monthly_remaining)),
+                ("monthly_remaining", number_out(&monthly_remaining)?),
             ]),
         ),
         (
@@ -326,20 +401,81 @@ async fn usage(c: &Clients, user_id: &Value, now: DateTime<Utc>) -> Result<PyVal
                 ("currency", s("EUR")),
             ]),
         ),
-        ("recent_queries", recent?),
+        ("recent_queries", recent_out(recent)?),
         ("user_id", PyValue::from_json(user_id)),
-        ("historical", historical?),
+        ("historical", historical_out(historical)?),
         ("breakdown", breakdown),
-    ]))
+    ]);
+    check_int_digits(&body)?;
+    Ok(body)
 }
 
-/// `int(x)` of a stored counter.
-fn to_int(a: Option<&Attr>) -> Result<i64, PyException> {
+/// Python's `int(s)` for a `str`: whitespace around, a sign, decimal digits of any script with
+/// single underscores between them, at most 4300 digits; of any size.
+fn int_of_str(text: &str) -> Result<PyInt, PyException> {
+    let invalid = || {
+        PyException::new(
+            "ValueError",
+            format!(
+                "invalid literal for int() with base 10: {}",
+                py::repr_str(text)
+            ),
+        )
+    };
+    let t = text.trim_matches(char::is_whitespace);
+    let (neg, body) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => (false, t),
+    };
+    let mut digits = String::with_capacity(body.len());
+    let mut prev_underscore = true; // no leading underscore
+    for c in body.chars() {
+        if c == '_' {
+            if prev_underscore {
+                return Err(invalid());
+            }
+            prev_underscore = true;
+        } else if let Some(d) = py::digit_value(c) {
+            digits.push(char::from(b'0' + d as u8));
+            prev_underscore = false;
+        } else {
+            return Err(invalid());
+        }
+    }
+    if digits.is_empty() || prev_underscore {
+        return Err(invalid());
+    }
+    if digits.len() > pydecimal::INT_MAX_STR_DIGITS {
+        return Err(PyException::new(
+            "ValueError",
+            format!(
+                "Exceeds the limit (4300 digits) for integer string conversion: value has {} \
+                 digits; use sys.set_int_max_str_digits() to increase the limit",
+                digits.len()
+            ),
+        ));
+    }
+    let trimmed = digits.trim_start_matches('0');
+    let magnitude = if trimmed.is_empty() { "0" } else { trimmed };
+    let text = if neg && magnitude != "0" {
+        format!("-{magnitude}")
+    } else {
+        magnitude.to_owned()
+    };
+    Ok(match text.parse::<i64>() {
+        Ok(i) => PyInt::I64(i),
+        Err(_) => PyInt::Big(text),
+    })
+}
+
+/// `int(x)` of a stored counter: exact, of any size.
+fn to_int(a: Option<&Attr>) -> Result<PyInt, PyException> {
     match a {
-        None => Ok(0),
-        Some(Attr::Dec(d)) => Ok(Dec::parse(d)?.trunc()),
-        Some(Attr::Bool(b)) => Ok(*b as i64),
-        Some(Attr::Str(t)) => py::parse_int(t).map_err(|m| PyException::new("ValueError", m)),
+        None => Ok(PyInt::I64(0)),
+        Some(Attr::Dec(d)) => d.to_int(),
+        Some(Attr::Bool(b)) => Ok(PyInt::I64(i64::from(*b))),
+        Some(Attr::Str(t)) => int_of_str(t),
         Some(other) => Err(PyException::new(
             "TypeError",
             format!(
@@ -350,31 +486,68 @@ fn to_int(a: Option<&Attr>) -> Result<i64, PyException> {
     }
 }
 
-/// `dict(item.get("operations", {}))`.
-fn operations(a: Option<&Attr>) -> Result<PyValue, PyException> {
-    match a {
-        None => Ok(dict(vec![])),
-        Some(m @ Attr::Map(_)) => converted(m),
-        Some(Attr::List(items)) if items.is_empty() => Ok(dict(vec![])),
-        Some(other) => Err(PyException::new(
+/// `dict(item.get("operations", {}))`, before conversion: a map, or pairs.
+fn operations(a: Option<&Attr>) -> Result<Attr, PyException> {
+    let cannot = |a: &Attr| {
+        PyException::new(
             "TypeError",
-            format!("cannot convert '{}' to dict", other.type_name()),
-        )),
+            format!("cannot convert '{}' object to dict", a.type_name()),
+        )
+    };
+    match a {
+        None => Ok(Attr::Map(Vec::new())),
+        Some(m @ Attr::Map(_)) => Ok(m.clone()),
+        Some(Attr::Str(t)) if t.is_empty() => Ok(Attr::Map(Vec::new())),
+        Some(Attr::List(items)) => {
+            let mut entries: Vec<(String, Attr)> = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let (k, v) = match item {
+                    Attr::List(pair) if pair.len() == 2 => (pair[0].clone(), pair[1].clone()),
+                    Attr::Str(p) if p.chars().count() == 2 => {
+                        let mut cs = p.chars().map(|c| Attr::Str(c.to_string()));
+                        match (cs.next(), cs.next()) {
+                            (Some(k), Some(v)) => (k, v),
+                            _ => return Err(cannot(item)),
+                        }
+                    }
+                    other => {
+                        return Err(PyException::new(
+                            "ValueError",
+                            format!(
+                                "dictionary update sequence element #{i} has the wrong \
+                                 length or type ({})",
+                                other.type_name()
+                            ),
+                        ))
+                    }
+                };
+                let Attr::Str(k) = k else {
+                    // A non-str key (a Decimal, a bool) is a dict key json.dumps handles in
+                    // ways not modelled here.
+                    return Err(cannot(&k));
+                };
+                match entries.iter_mut().find(|(key, _)| *key == k) {
+                    Some(slot) => slot.1 = v,
+                    None => entries.push((k, v)),
+                }
+            }
+            Ok(Attr::Map(entries))
+        }
+        Some(other) => Err(cannot(other)),
     }
 }
 
-fn day_entry(date: &str, item: Option<&Item>) -> Result<PyValue, PyException> {
+/// One day of history, before conversion: the date, `int(daily_count)`, the operations dict.
+type Day = (String, PyInt, Attr);
+
+fn day_entry(date: &str, item: Option<&Item>) -> Result<Day, PyException> {
     Ok(match item {
-        Some(item) => dict(vec![
-            ("date", s(date)),
-            ("daily_count", int(to_int(item.get("daily_count"))?)),
-            ("operations", operations(item.get("operations"))?),
-        ]),
-        None => dict(vec![
-            ("date", s(date)),
-            ("daily_count", int(0)),
-            ("operations", dict(vec![])),
-        ]),
+        Some(item) => (
+            date.to_owned(),
+            to_int(item.get("daily_count"))?,
+            operations(item.get("operations"))?,
+        ),
+        None => (date.to_owned(), PyInt::I64(0), Attr::Map(Vec::new())),
     })
 }
 
@@ -387,45 +560,20 @@ fn history_dates(now: DateTime<Utc>) -> Vec<String> {
 }
 
 /// `get_historical_usage`: any exception gives `[]`, which is not an error for the caller.
-async fn historical(
-    c: &Clients,
+async fn historical<T: Table + Sync>(
+    r: &Reader<'_, T>,
     t: &Tracker,
     user_id: &Value,
     now: DateTime<Utc>,
-) -> Result<PyValue, PyException> {
+) -> Vec<Day> {
     let dates = history_dates(now);
     let inner = async {
         let key = key_attribute(user_id)?;
-        let keys: Vec<HashMap<String, AttributeValue>> = dates
-            .iter()
-            .map(|d| {
-                HashMap::from([
-                    ("user_id".to_owned(), key.clone()),
-                    ("date".to_owned(), AttributeValue::S(d.clone())),
-                ])
-            })
-            .collect();
-        let ka = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .build()
-            .map_err(|e| PyException::new("ParamValidationError", e.to_string()))?;
-        let res = c
-            .dynamodb
-            .batch_get_item()
-            .request_items(&t.table, ka)
-            .send()
-            .await;
         let mut out = Vec::new();
-        match res {
-            Ok(o) => {
+        match r.batch_get(&t.table, &key, &dates).await {
+            Ok(items) => {
                 let mut by_date: HashMap<String, Item> = HashMap::new();
-                for raw in o
-                    .responses()
-                    .and_then(|r| r.get(&t.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let item = item_from_sdk(raw);
+                for item in items {
                     if let Some(Attr::Str(d)) = item.get("date") {
                         by_date.insert(d.clone(), item);
                     }
@@ -434,89 +582,86 @@ async fn historical(
                     out.push(day_entry(d, by_date.get(d))?);
                 }
             }
-            Err(e) if is_client_error(&e) => {
-                tracing::warn!("Error in batch_get_item: {e}");
+            Err(ReadError::Client(e)) => {
+                tracing::warn!("Error in batch_get_item: {}", e.message);
                 for d in &dates {
-                    let one = c
-                        .dynamodb
-                        .get_item()
-                        .table_name(&t.table)
-                        .key("user_id", key.clone())
-                        .key("date", AttributeValue::S(d.clone()))
-                        .send()
-                        .await;
-                    match one {
-                        Ok(o) => out.push(day_entry(d, o.item().map(item_from_sdk).as_ref())?),
-                        Err(e) if is_client_error(&e) => out.push(day_entry(d, None)?),
-                        Err(e) => return Err(manuel_shared::aws::to_py(&e, "dynamodb", "GetItem")),
+                    match r.get_item(&t.table, &key, d).await {
+                        Ok(item) => out.push(day_entry(d, item.as_ref())?),
+                        Err(ReadError::Client(_)) => out.push(day_entry(d, None)?),
+                        Err(ReadError::Other(e)) => return Err(e),
                     }
                 }
             }
-            Err(e) => return Err(manuel_shared::aws::to_py(&e, "dynamodb", "BatchGetItem")),
+            Err(ReadError::Other(e)) => return Err(e),
         }
-        Ok::<_, PyException>(PyValue::List(out))
+        Ok::<_, PyException>(out)
     };
-    Ok(inner.await.unwrap_or_else(|e| {
+    inner.await.unwrap_or_else(|e| {
         tracing::warn!("Error getting historical usage: {}", e.message);
-        PyValue::List(Vec::new())
-    }))
+        Vec::new()
+    })
 }
 
-/// Query the user's items (`pk`) whose date begins with `prefix` (all when `None`).
-async fn query(
-    c: &Clients,
-    t: &Tracker,
-    pk: AttributeValue,
-    prefix: Option<&str>,
-    newest_first_limit: Option<i32>,
-) -> Result<Vec<Item>, PyException> {
-    let mut q = c
-        .dynamodb
-        .query()
-        .table_name(&t.table)
-        .expression_attribute_names("#n0", "user_id")
-        .expression_attribute_values(":v0", pk);
-    q = match prefix {
-        Some(p) => q
-            .key_condition_expression("(#n0 = :v0 AND begins_with(#n1, :v1))")
-            .expression_attribute_names("#n1", "date")
-            .expression_attribute_values(":v1", AttributeValue::S(p.to_owned())),
-        None => q.key_condition_expression("#n0 = :v0"),
-    };
-    if let Some(limit) = newest_first_limit {
-        q = q.scan_index_forward(false).limit(limit);
-    }
-    let out = q
-        .send()
-        .await
-        .map_err(|e| manuel_shared::aws::to_py(&e, "dynamodb", "Query"))?;
-    Ok(out.items().iter().map(item_from_sdk).collect())
+/// The history as the response holds it (`convert_decimal_to_number` and `json.dumps` fail
+/// here, outside the history's own `try`).
+fn historical_out(days: Vec<Day>) -> Result<PyValue, PyException> {
+    days.into_iter()
+        .map(|(date, count, ops)| {
+            Ok(dict(vec![
+                ("date", s(&date)),
+                ("daily_count", PyValue::Int(count)),
+                ("operations", converted(&ops)?),
+            ]))
+        })
+        .collect::<Result<Vec<_>, PyException>>()
+        .map(PyValue::List)
 }
 
 /// `get_operation_breakdown`: counts of the month by last operation; defaults on any error.
-async fn breakdown(c: &Clients, t: &Tracker, user_id: &Value, month: &str) -> PyValue {
+async fn breakdown<T: Table + Sync>(
+    r: &Reader<'_, T>,
+    t: &Tracker,
+    user_id: &Value,
+    month: &str,
+) -> PyValue {
     let inner = async {
-        let items = query(c, t, key_attribute(user_id)?, Some(month), None).await?;
+        let key = key_attribute(user_id)?;
+        let items = r
+            .query(&t.table, &key, Some(month), None)
+            .await
+            .map_err(ReadError::exception)?;
         // Keys in Python's order; "total" is a key too, so an operation named "total" counts twice.
-        let mut counts: Vec<(&str, i64)> = vec![("transcribe", 0), ("query", 0), ("total", 0)];
+        let mut counts: Vec<(&str, PyInt)> = vec![
+            ("transcribe", PyInt::I64(0)),
+            ("query", PyInt::I64(0)),
+            ("total", PyInt::I64(0)),
+        ];
         for item in &items {
             let op = match item.get("last_operation") {
                 None => Some(String::new()),
                 Some(Attr::Str(s)) => Some(s.clone()),
-                Some(Attr::List(_) | Attr::Map(_) | Attr::Set) => {
-                    return Err(PyException::new("TypeError", "unhashable type"))
+                Some(other @ (Attr::List(_) | Attr::Map(_) | Attr::Set)) => {
+                    return Err(PyException::new(
+                        "TypeError",
+                        format!("unhashable type: '{}'", other.type_name()),
+                    ))
                 }
                 Some(_) => None,
             };
             let n = to_int(item.get("daily_count"))?;
             if let Some(op) = op {
                 if let Some(slot) = counts.iter_mut().find(|(k, _)| *k == op) {
-                    slot.1 += n;
+                    slot.1 = int_add(&slot.1, &n)?;
                 }
             }
-            counts[2].1 += n;
+            counts[2].1 = int_add(&counts[2].1, &n)?;
         }
-        Ok::<_, PyException>(dict(counts.into_iter().map(|(k, v)| (k, int(v))).collect()))
+        Ok::<_, PyException>(dict(
+            counts
+                .into_iter()
+                .map(|(k, v)| (k, PyValue::Int(v)))
+                .collect(),
+        ))
     };
     inner.await.unwrap_or_else(|e| {
         tracing::warn!("Error getting operation breakdown: {}", e.message);
@@ -532,14 +677,14 @@ async fn breakdown(c: &Clients, t: &Tracker, user_id: &Value, month: &str) -> Py
 fn to_float(a: Option<&Attr>) -> Result<f64, PyException> {
     match a {
         None => Ok(0.0),
-        Some(Attr::Dec(d)) => Ok(Dec::parse(d)?.to_f64()),
+        Some(Attr::Dec(d)) => d.to_f64(),
         Some(Attr::Str(t)) => manuel_shared::py::parse_float(t).ok_or_else(|| {
             PyException::new(
                 "ValueError",
                 format!("could not convert string to float: {}", py::repr_str(t)),
             )
         }),
-        Some(Attr::Bool(b)) => Ok(*b as i64 as f64),
+        Some(Attr::Bool(b)) => Ok(f64::from(u8::from(*b))),
         Some(other) => Err(PyException::new(
             "TypeError",
             format!(
@@ -555,11 +700,8 @@ fn json_float(v: Option<&PyValue>) -> Result<f64, PyException> {
     match v {
         None => Ok(0.0),
         Some(PyValue::Float(f)) => Ok(*f),
-        Some(PyValue::Int(PyInt::I64(i))) => Ok(*i as f64),
-        Some(PyValue::Int(PyInt::Big(t))) => t
-            .parse::<f64>()
-            .map_err(|e| PyException::new("OverflowError", e.to_string())),
-        Some(PyValue::Bool(b)) => Ok(*b as i64 as f64),
+        Some(PyValue::Int(i)) => PyNumber::Int(i.clone()).to_f64(),
+        Some(PyValue::Bool(b)) => Ok(f64::from(u8::from(*b))),
         Some(PyValue::Str(t)) => {
             let t = t.to_string_lossy();
             manuel_shared::py::parse_float(&t).ok_or_else(|| {
@@ -626,6 +768,12 @@ fn service_costs(item: &Item) -> Result<Option<Vec<(String, f64)>>, PyException>
         {
             None => "unknown".to_owned(),
             Some(PyValue::Str(n)) => n.to_string_lossy(),
+            Some(other @ (PyValue::List(_) | PyValue::Dict(_))) => {
+                return Err(PyException::new(
+                    "TypeError",
+                    format!("unhashable type: '{}'", other.type_name()),
+                ))
+            }
             Some(other) => format!("\u{0}{}", other.type_name()),
         };
         let cost = match json_float(service.get("total_cost").ok().flatten()) {
@@ -638,9 +786,14 @@ fn service_costs(item: &Item) -> Result<Option<Vec<(String, f64)>>, PyException>
     Ok(Some(out))
 }
 
+/// The partition of the user's cost records.
+fn cost_key(user_id: &Value) -> AttributeValue {
+    AttributeValue::S(format!("cost#{}", py::str_of(user_id)))
+}
+
 /// `get_daily_costs`: totals of today's cost records by service.
-async fn daily_costs(
-    c: &Clients,
+async fn daily_costs<T: Table + Sync>(
+    r: &Reader<'_, T>,
     t: &Tracker,
     user_id: &Value,
     today: &str,
@@ -654,16 +807,24 @@ async fn daily_costs(
         "total",
     ];
     let inner = async {
-        let pk = AttributeValue::S(format!("cost#{}", py::str_of(user_id)));
-        let items = query(c, t, pk, Some(today), None).await?;
+        let items = r
+            .query(&t.table, &cost_key(user_id), Some(today), None)
+            .await
+            .map_err(ReadError::exception)?;
         let mut sums: HashMap<&'static str, f64> = KEYS.iter().map(|k| (*k, 0.0)).collect();
         for item in &items {
             let total = to_float(item.get("total_cost"))?;
-            *sums.get_mut("total").expect("key") += total;
+            if let Some(slot) = sums.get_mut("total") {
+                *slot += total;
+            }
             if let Some(pairs) = service_costs(item)? {
                 for (name, cost) in pairs {
-                    if let Some(k) = KEYS.iter().find(|k| **k == name) {
-                        *sums.get_mut(k).expect("key") += cost;
+                    if let Some(slot) = KEYS
+                        .iter()
+                        .find(|k| **k == name)
+                        .and_then(|k| sums.get_mut(k))
+                    {
+                        *slot += cost;
                     }
                 }
             }
@@ -677,15 +838,17 @@ async fn daily_costs(
 }
 
 /// `get_monthly_costs`: the month's total and per-service sums (services in first-seen order).
-async fn monthly_costs(
-    c: &Clients,
+async fn monthly_costs<T: Table + Sync>(
+    r: &Reader<'_, T>,
     t: &Tracker,
     user_id: &Value,
     month: &str,
 ) -> (f64, Vec<(String, f64)>) {
     let inner = async {
-        let pk = AttributeValue::S(format!("cost#{}", py::str_of(user_id)));
-        let items = query(c, t, pk, Some(month), None).await?;
+        let items = r
+            .query(&t.table, &cost_key(user_id), Some(month), None)
+            .await
+            .map_err(ReadError::exception)?;
         let mut total = 0.0;
         let mut by_service: Vec<(String, f64)> = Vec::new();
         for item in &items {
@@ -707,111 +870,116 @@ async fn monthly_costs(
     })
 }
 
+/// One recent query, before conversion: timestamp, operation (as stored), `float(total_cost)`.
+type Recent = (Attr, Attr, f64);
+
 /// `get_recent_queries`: the five newest cost records.
-async fn recent_queries(c: &Clients, t: &Tracker, user_id: &Value) -> Result<PyValue, PyException> {
+async fn recent_queries<T: Table + Sync>(
+    r: &Reader<'_, T>,
+    t: &Tracker,
+    user_id: &Value,
+) -> Vec<Recent> {
     let inner = async {
-        let pk = AttributeValue::S(format!("cost#{}", py::str_of(user_id)));
-        let items = query(c, t, pk, None, Some(5)).await?;
+        let items = r
+            .query(&t.table, &cost_key(user_id), None, Some(5))
+            .await
+            .map_err(ReadError::exception)?;
         let mut out = Vec::new();
         for item in &items {
-            out.push(dict(vec![
-                ("timestamp", item.get("date").map_or(Ok(s("")), converted)?),
-                (
-                    "operation",
-                    item.get("operation").map_or(Ok(s("unknown")), converted)?,
-                ),
-                ("cost", PyValue::Float(to_float(item.get("total_cost"))?)),
-                ("currency", s("EUR")),
-            ]));
+            out.push((
+                item.get("date")
+                    .cloned()
+                    .unwrap_or_else(|| Attr::Str(String::new())),
+                item.get("operation")
+                    .cloned()
+                    .unwrap_or_else(|| Attr::Str("unknown".into())),
+                to_float(item.get("total_cost"))?,
+            ));
         }
-        Ok::<_, PyException>(PyValue::List(out))
+        Ok::<_, PyException>(out)
     };
-    Ok(inner.await.unwrap_or_else(|e| {
+    inner.await.unwrap_or_else(|e| {
         tracing::warn!("Error getting recent queries: {}", e.message);
-        PyValue::List(Vec::new())
-    }))
+        Vec::new()
+    })
 }
 
-/// A percentage as the Python computes it: exact Decimal, or binary float, or the int 0.
-#[derive(Debug, Clone)]
-enum Percent {
-    Dec(decimal::Ratio),
-    Float(f64),
-    Zero,
+fn recent_out(recent: Vec<Recent>) -> Result<PyValue, PyException> {
+    recent
+        .into_iter()
+        .map(|(timestamp, operation, cost)| {
+            Ok(dict(vec![
+                ("timestamp", converted(&timestamp)?),
+                ("operation", converted(&operation)?),
+                ("cost", PyValue::Float(cost)),
+                ("currency", s("EUR")),
+            ]))
+        })
+        .collect::<Result<Vec<_>, PyException>>()
+        .map(PyValue::List)
 }
 
-impl Percent {
-    fn of(used: &Num, limit: i64) -> Percent {
-        if limit <= 0 {
-            return Percent::Zero;
-        }
-        match used {
-            Num::Int(u) => Percent::Float((*u as f64 / limit as f64) * 100.0),
-            Num::Dec(d) => Percent::Dec(d.mul_int(100).div_int(limit)),
-        }
+/// `(used / limit) * 100 if limit > 0 else 0`: a Decimal (two roundings to 28 digits) for a
+/// stored counter, a float for an int one, the int 0 for a quota of zero or less.
+fn percent(used: &Operand, limit: i64) -> Result<PyNumber, PyException> {
+    if limit <= 0 {
+        return Ok(PyNumber::from(0));
     }
-
-    fn as_f64(&self) -> f64 {
-        match self {
-            Percent::Dec(d) => d.to_f64(),
-            Percent::Float(f) => *f,
-            Percent::Zero => 0.0,
+    Ok(match used {
+        Operand::Int(u) => PyNumber::Float(pydecimal::int_truediv(*u, limit)? * 100.0),
+        Operand::Dec(d) => {
+            PyNumber::Decimal(d.div(&PyDecimal::from(limit))?.mul(&PyDecimal::from(100))?)
         }
-    }
+    })
+}
 
-    /// `round(x, 1)`, then `convert_decimal_to_number`.
-    fn rounded(&self) -> PyValue {
-        match self {
-            Percent::Dec(d) => PyValue::Float(d.round_half_even(1).to_f64()),
-            Percent::Float(f) => PyValue::Float(manuel_shared::pyround::py_round(*f, 1)),
-            Percent::Zero => int(0),
-        }
-    }
-
-    fn at_least(&self, threshold: i64) -> bool {
-        match self {
-            Percent::Dec(d) => d.cmp_int(threshold) != std::cmp::Ordering::Less,
-            other => other.as_f64() >= threshold as f64,
-        }
+/// `round(x, 1)`, then `convert_decimal_to_number`: a Decimal quantizes (InvalidOperation past
+/// 28 digits), a float rounds as floats do, the int 0 stays.
+fn rounded(p: &PyNumber) -> Result<PyValue, PyException> {
+    match p {
+        PyNumber::Decimal(d) => Ok(PyValue::Float(d.round(1)?.to_f64()?)),
+        PyNumber::Float(f) => Ok(PyValue::Float(manuel_shared::pyround::py_round(*f, 1))),
+        PyNumber::Int(i) => Ok(PyValue::Int(i.clone())),
     }
 }
 
-fn quota_status(daily: &Percent, monthly: &Percent) -> &'static str {
-    let hit = |t: i64| daily.at_least(t) || monthly.at_least(t);
-    if hit(100) {
-        "EXCEEDED"
-    } else if hit(90) {
-        "CRITICAL"
-    } else if hit(75) {
-        "WARNING"
-    } else if hit(50) {
-        "MODERATE"
-    } else {
-        "OK"
+/// `determine_quota_status(daily, monthly)`: the larger of the two (Python's `max`, exact
+/// across Decimal, float and int), against the thresholds.
+fn quota_status(daily: &PyNumber, monthly: &PyNumber) -> Result<&'static str, PyException> {
+    let top = py_max(daily, monthly)?;
+    for (threshold, status) in [
+        (100, "EXCEEDED"),
+        (90, "CRITICAL"),
+        (75, "WARNING"),
+        (50, "MODERATE"),
+    ] {
+        if top.ge(&PyNumber::from(threshold))? {
+            return Ok(status);
+        }
     }
+    Ok("OK")
 }
 
 /// `max(0, x)`: the int 0 unless x is greater.
-fn max0(n: Num) -> PyValue {
-    match &n {
-        Num::Int(i) => int((*i).max(0)),
-        Num::Dec(d) if d.cmp_int(0) == std::cmp::Ordering::Greater => num_out(&n),
-        Num::Dec(_) => int(0),
-    }
+fn max0(n: PyNumber) -> Result<PyValue, PyException> {
+    let zero = PyNumber::from(0);
+    let picked = py_max(&zero, &n)?;
+    number_out(picked)
 }
 
-async fn quota(c: &Clients, user_id: &Value, now: DateTime<Utc>) -> Result<PyValue, PyException> {
-    let t = tracker()?;
-    let today = now.format("%Y-%m-%d").to_string();
-    let Some(stats) = get_stats(c, &t, user_id, &today).await? else {
-        return Err(PyException::key_error("daily_limit"));
-    };
+/// The quota endpoint's body from its stats and quotas.
+fn quota_body(
+    user_id: &Value,
+    stats: &Stats,
+    daily_limit: i64,
+    monthly_limit: i64,
+) -> Result<PyValue, PyException> {
     let daily_used = stats.daily_used.num("-")?;
     let monthly_used = stats.monthly_used.num("-")?;
-    let daily_remaining = max0(minus(t.daily_limit, &daily_used));
-    let monthly_remaining = max0(minus(t.monthly_limit, &monthly_used));
-    let daily_percent = Percent::of(&daily_used, t.daily_limit);
-    let monthly_percent = Percent::of(&monthly_used, t.monthly_limit);
+    let daily_remaining = max0(minus(daily_limit, &daily_used)?)?;
+    let monthly_remaining = max0(minus(monthly_limit, &monthly_used)?)?;
+    let daily_percent = percent(&daily_used, daily_limit)?;
+    let monthly_percent = percent(&monthly_used, monthly_limit)?;
     Ok(dict(vec![
         ("user_id", PyValue::from_json(user_id)),
         (
@@ -820,32 +988,46 @@ async fn quota(c: &Clients, user_id: &Value, now: DateTime<Utc>) -> Result<PyVal
                 (
                     "daily",
                     dict(vec![
-                        ("limit", int(t.daily_limit)),
+                        ("limit", int(daily_limit)),
                         ("used", stats.daily_used.out()?),
                         ("remaining", daily_remaining),
-                        ("percent_used", daily_percent.rounded()),
+                        ("percent_used", rounded(&daily_percent)?),
                     ]),
                 ),
                 (
                     "monthly",
                     dict(vec![
-                        ("limit", int(t.monthly_limit)),
+                        ("limit", int(monthly_limit)),
                         ("used", stats.monthly_used.out()?),
                         ("remaining", monthly_remaining),
-                        ("percent_used", monthly_percent.rounded()),
+                        ("percent_used", rounded(&monthly_percent)?),
                     ]),
                 ),
             ]),
         ),
-        ("status", s(quota_status(&daily_percent, &monthly_percent))),
+        ("status", s(quota_status(&daily_percent, &monthly_percent)?)),
         ("last_operation", opt_out(&stats.last_operation)?),
         ("last_updated", opt_out(&stats.last_updated)?),
     ]))
 }
 
+async fn quota<T: Table + Sync>(
+    r: &Reader<'_, T>,
+    user_id: &Value,
+    now: DateTime<Utc>,
+) -> Result<PyValue, PyException> {
+    let t = tracker()?;
+    let today = now.format("%Y-%m-%d").to_string();
+    let Some(stats) = get_stats(r, &t, user_id, &today).await? else {
+        return Err(PyException::key_error("daily_limit"));
+    };
+    quota_body(user_id, &stats, t.daily_limit, t.monthly_limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn history_is_the_week_before_today() {
@@ -858,17 +1040,122 @@ mod tests {
         assert_eq!(d.len(), 7);
     }
 
+    fn dec(t: &str) -> Operand {
+        Operand::Dec(PyDecimal::from_dynamodb(t).unwrap())
+    }
+
     #[test]
     fn quota_percentages_follow_python_types() {
         // Decimal path: 1/2000*100 = 0.05 exactly, half-even to 0.0; the float path would say 0.1.
-        let p = Percent::of(&Num::Dec(Dec::parse("1").unwrap()), 2000);
-        assert_eq!(p.rounded(), PyValue::Float(0.0));
-        let f = Percent::of(&Num::Int(1), 2000);
-        assert_eq!(f.rounded(), PyValue::Float(0.1));
-        assert_eq!(Percent::of(&Num::Int(3), 0).rounded(), int(0));
+        let p = percent(&dec("1"), 2000).unwrap();
+        assert_eq!(rounded(&p).unwrap(), PyValue::Float(0.0));
+        let f = percent(&Operand::Int(1), 2000).unwrap();
+        assert_eq!(rounded(&f).unwrap(), PyValue::Float(0.1));
         assert_eq!(
-            quota_status(&Percent::Float(90.0), &Percent::Zero),
+            rounded(&percent(&Operand::Int(3), 0).unwrap()).unwrap(),
+            int(0)
+        );
+        assert_eq!(
+            quota_status(&PyNumber::Float(90.0), &PyNumber::from(0)).unwrap(),
             "CRITICAL"
         );
+        // 1E-40 of 50 is far below every threshold (the old fixed-point port wrapped to EXCEEDED).
+        let tiny = percent(&dec("1E-40"), 50).unwrap();
+        assert_eq!(quota_status(&tiny, &PyNumber::Float(0.0)).unwrap(), "OK");
+        // A 38-digit counter: round(…, 1) needs 39 digits, InvalidOperation (Python's 500).
+        let big = percent(&dec("12345678901234567890123456789012345678"), 50).unwrap();
+        assert_eq!(rounded(&big).unwrap_err().kind, "InvalidOperation");
+    }
+
+    #[test]
+    fn ints_of_strings_like_python() {
+        assert_eq!(int_of_str(" 1_000 ").unwrap(), PyInt::I64(1000));
+        assert_eq!(int_of_str("\u{0661}\u{0662}").unwrap(), PyInt::I64(12));
+        assert_eq!(
+            int_of_str(&"9".repeat(30)).unwrap(),
+            PyInt::Big("9".repeat(30))
+        );
+        assert_eq!(int_of_str("-007").unwrap(), PyInt::I64(-7));
+        assert!(int_of_str("1__0").is_err());
+        assert!(int_of_str("_1").is_err());
+        assert!(int_of_str("1.5").is_err());
+        assert!(int_of_str(&"1".repeat(4301)).is_err());
+    }
+
+    /// The quota and usage cases of the shared corpus (what CPython computed for one stored
+    /// counter and a quota), through this handler's own functions.
+    #[test]
+    fn quota_arithmetic_matches_the_corpus() {
+        let corpus: Value = serde_json::from_str(include_str!(
+            "../../../shared/tests/data/pydecimal_corpus.json"
+        ))
+        .unwrap();
+        let tag = |v: &PyValue| match v {
+            PyValue::Float(f) => json!({"f": format!("{f:?}")}),
+            PyValue::Int(i) => json!({"i": i.to_string()}),
+            other => json!({"other": format!("{other:?}")}),
+        };
+        let same_float = |w: &Value, g: &Value| {
+            let f = |v: &Value| v["f"].as_str().and_then(|s| s.parse::<f64>().ok());
+            match (f(w), f(g)) {
+                (Some(a), Some(b)) => a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                _ => w == g,
+            }
+        };
+        let mut checked = 0;
+        for c in corpus["cases"].as_array().unwrap() {
+            let (op, want) = (c[0].as_str().unwrap(), &c[3]);
+            if op != "quota" && op != "usage" {
+                continue;
+            }
+            let limit = c[2]["i"].as_i64().unwrap();
+            let text = c[1]["n"].as_str().unwrap();
+            let got: Result<Value, PyException> = (|| {
+                let stored = Attr::from_sdk(&AttributeValue::N(text.into()))?;
+                let stat = Stat::Stored(stored);
+                if op == "quota" {
+                    let stats = Stats {
+                        daily_used: stat,
+                        monthly_used: Stat::Default(0),
+                        last_operation: None,
+                        last_updated: None,
+                    };
+                    let body = quota_body(&json!("u"), &stats, limit, limit)?;
+                    let daily = body.get("quotas").ok().flatten().unwrap().get("daily");
+                    let daily = daily.ok().flatten().unwrap();
+                    let status = body.get("status").ok().flatten().unwrap();
+                    Ok(json!({
+                        "remaining": tag(daily.get("remaining").ok().flatten().unwrap()),
+                        "percent": tag(daily.get("percent_used").ok().flatten().unwrap()),
+                        "status": status.as_py_str().unwrap().to_string_lossy(),
+                    }))
+                } else {
+                    let queries = stat.out()?;
+                    let remaining = number_out(&minus(limit, &stat.num("-")?)?)?;
+                    Ok(json!({"queries": tag(&queries), "remaining": tag(&remaining)}))
+                }
+            })();
+            match (want.get("e"), got) {
+                (Some(_), Err(_)) => {}
+                (None, Ok(g)) => {
+                    let keys = ["remaining", "percent", "queries"];
+                    for k in keys {
+                        if let Some(w) = want.get(k) {
+                            assert!(
+                                same_float(w, &g[k]),
+                                "{op}({text}, {limit}).{k}: python {w}, rust {}",
+                                g[k]
+                            );
+                        }
+                    }
+                    if let Some(w) = want.get("status") {
+                        assert_eq!(w, &g["status"], "{op}({text}, {limit})");
+                    }
+                }
+                (w, g) => panic!("{op}({text}, {limit}): python {want}, rust {g:?} ({w:?})"),
+            }
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked}");
     }
 }

@@ -122,7 +122,7 @@ pub fn generate(config: &Config, rust_template: &str) -> Result<String, HybridEr
         let mapped = map_value(&field, value, &mut needs)?;
         if let Some(theirs) = rust_global_env.iter().find(|n| n.key == key) {
             let theirs_value = rust.inline(theirs);
-            if rust.is_multiline(theirs) || unquote(theirs_value) != unquote(&mapped) {
+            if rust.is_multiline(theirs) || yaml_unquote(theirs_value) != yaml_unquote(&mapped) {
                 return Err(config_err(
                     field,
                     format!(
@@ -596,8 +596,8 @@ fn python_resource(
 /// (method, path) of an API event block.
 fn event_route(y: &Yaml, event: &Node) -> Option<(String, String)> {
     let props = y.child(event, "Properties")?;
-    let path = unquote(y.inline(&y.child(&props, "Path")?));
-    let method = unquote(y.inline(&y.child(&props, "Method")?)).to_ascii_lowercase();
+    let path = yaml_unquote(y.inline(&y.child(&props, "Path")?));
+    let method = yaml_unquote(y.inline(&y.child(&props, "Method")?)).to_ascii_lowercase();
     Some((method, path))
 }
 
@@ -606,7 +606,7 @@ fn event_route(y: &Yaml, event: &Node) -> Option<(String, String)> {
 fn rust_resource(y: &Yaml, r: &Node, moved_globals: &[Node]) -> Result<String, HybridError> {
     let is_function = y
         .child(r, "Type")
-        .is_some_and(|t| unquote(y.inline(&t)) == "AWS::Serverless::Function");
+        .is_some_and(|t| yaml_unquote(y.inline(&t)) == "AWS::Serverless::Function");
     if !is_function {
         return Ok(y.text(r, 2));
     }
@@ -625,7 +625,7 @@ fn rust_resource(y: &Yaml, r: &Node, moved_globals: &[Node]) -> Result<String, H
     if let Some(events) = y.child(&props, "Events") {
         for e in y.children(&events) {
             if let Some(p) = y.child(&e, "Properties").and_then(|p| y.child(&p, "Path")) {
-                let old = unquote(y.inline(&p));
+                let old = yaml_unquote(y.inline(&p));
                 let new = if old == "/" {
                     RUST_ROUTE_PREFIX.to_owned()
                 } else {
@@ -774,7 +774,7 @@ fn quote(s: &str) -> String {
 }
 
 /// A plain or quoted scalar's text.
-fn unquote(s: &str) -> String {
+fn yaml_unquote(s: &str) -> String {
     let s = s.trim();
     if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
         s[1..s.len() - 1]
@@ -1074,7 +1074,7 @@ mod tests {
         let x = y.child(&b, "x").unwrap();
         assert_eq!(y.inline(&y.child(&x, "y").unwrap()), "!Ref Z");
         assert_eq!(y.text(&x, 0), "x:\n  y: !Ref Z\n\n  z: [1, 2]\n");
-        assert_eq!(unquote(y.inline(&y.child(&b, "w").unwrap())), "q");
+        assert_eq!(yaml_unquote(y.inline(&y.child(&b, "w").unwrap())), "q");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! `cargo run --release -p manuel-migrate --example loadgen_overhead -- [requests] [concurrency]`
 
 use manuel_migrate::bench::load::{self, LoadConfig};
-use manuel_migrate::parity::engine::Runner;
-use manuel_migrate::parity::fixture::{parse, Case};
-use manuel_migrate::target::remote::HttpTarget;
+use manuel_migrate::exec::remote::HttpTarget;
+use manuel_migrate::exec::Runner;
+use manuel_migrate::fixtures::{parse, Case};
 use std::time::Duration;
 
 fn main() {
@@ -48,7 +48,7 @@ fn main() {
         .unwrap();
         let cases = vec![Case { function: "overhead".into(), file: "overhead.json".into(), fixture, stateful: false }];
         let cfg = LoadConfig { concurrency, requests: Some(requests), duration: None, rate: None, warmup: 2000 };
-        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await.unwrap();
         println!(
             "{} requests, concurrency {concurrency}, {} errors: {:.0} req/s; latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
             r.total(),
@@ -71,7 +71,7 @@ fn main() {
         );
         // One request at a time: every microsecond of latency is generator + loopback overhead.
         let cfg = LoadConfig { concurrency: 1, requests: Some(requests / 4), duration: None, rate: None, warmup: 1000 };
-        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await.unwrap();
         println!(
             "closed loop, concurrency 1: {:.0} req/s; latency p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs",
             r.throughput(),
@@ -86,7 +86,7 @@ fn main() {
         );
         // Open loop well below saturation: the added latency at a realistic rate.
         let cfg = LoadConfig { concurrency, requests: Some(requests / 4), duration: None, rate: Some(5000.0), warmup: 0 };
-        let r = load::run(&runner, &cases, &cfg, &|_| {}).await;
+        let r = load::run(&runner, &cases, &cfg, &|_| {}).await.unwrap();
         println!(
             "open loop at 5000 req/s: {:.0} req/s achieved; latency from intended send time p50 {:.1} µs, p99 {:.1} µs",
             r.throughput(),

@@ -1,6 +1,6 @@
 //! Command-line surface.
 
-use crate::target::local::Profile;
+use crate::exec::local::Profile;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -403,7 +403,7 @@ pub struct RehearseArgs {
     /// Windows without enough Rust traffic before the plan stops.
     #[arg(long, default_value_t = 3)]
     pub inconclusive_limit: u32,
-    /// Make this percentage of the Rust side's invocations fail (MANUEL_MIGRATE_FAULT_PERCENT).
+    /// Make this percentage of the Rust side's invocations fail (injected by the local Runtime API).
     #[arg(long, default_value_t = 0)]
     pub fault_percent: u32,
     /// Replayed requests per second.
@@ -462,8 +462,8 @@ impl Targets {
         self.rust_local() || self.python_src.is_some()
     }
 
-    pub fn python_where(&self) -> crate::parity::engine::Where<'_> {
-        crate::parity::engine::Where {
+    pub fn python_where(&self) -> crate::exec::Where<'_> {
+        crate::exec::Where {
             local_src: self.python_src.as_deref(),
             lambda: self.python_function.as_deref(),
             url: self.python_url.as_deref(),
@@ -471,8 +471,8 @@ impl Targets {
         }
     }
 
-    pub fn rust_where(&self) -> crate::parity::engine::Where<'_> {
-        crate::parity::engine::Where {
+    pub fn rust_where(&self) -> crate::exec::Where<'_> {
+        crate::exec::Where {
             local_src: None,
             lambda: self.rust_function.as_deref(),
             url: self.rust_url.as_deref(),

@@ -1,6 +1,6 @@
 //! manuel-migrate: move Manuel's Lambda backend from Python to Rust without downtime.
 //!
-//! Data flows one way: fixture → target → response → diff → report. See the README for the
+//! Data flows one way: fixture → execution → answer → diff → report. See the README for the
 //! commands and DESIGN.md (shared) for the architecture.
 
 pub mod aws;
@@ -9,16 +9,16 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod deploy;
+pub mod exec;
+pub mod fixtures;
 pub mod fsutil;
 pub mod hybrid;
 pub mod package;
 pub mod parity;
 pub mod proc;
-pub mod runtime_api;
 pub mod shift;
 pub mod signal;
 pub mod stack;
-pub mod target;
 
 /// Exit codes: 0 success, 1 a gate failed (parity differences, bench targets, a shift rolled
 /// back or stopped, an unhealthy stack), 2 usage or input error (bad file, unknown function,

@@ -708,7 +708,7 @@ fn state_differences_fail_the_gate_and_name_the_state_path() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
     assert!(
-        md.contains("`$state.dynamodb[user_id=user-1,date=2026-11-15].daily_count` Type"),
+        md.contains("`$state.dynamodb[user_id=user-1,date=2026-11-15].daily_count` type"),
         "{md}"
     );
 
@@ -748,7 +748,7 @@ fn state_differences_fail_the_gate_and_name_the_state_path() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     let md = std::fs::read_to_string(reports.join("parity-latest.md")).unwrap();
     assert!(
-        md.contains("`$state.redis[query:user-1:0000]` Missing"),
+        md.contains("`$state.redis[query:user-1:0000]` missing"),
         "{md}"
     );
 }

@@ -4,13 +4,13 @@
 mod common;
 
 use axum::body::Bytes;
+use manuel_migrate::exec::local::{function_env, LocalTargetSpec, Profile};
+use manuel_migrate::exec::runtime_api::Outcome;
+use manuel_migrate::exec::{Answer, Side};
 use manuel_migrate::parity::diff::{diff_responses, Class, DiffInput, SideCtx};
-use manuel_migrate::parity::engine::noise_between;
 use manuel_migrate::parity::rules::Rules;
-use manuel_migrate::runtime_api::Outcome;
+use manuel_migrate::parity::run::noise_between;
 use manuel_migrate::stack::{Ports, Stack};
-use manuel_migrate::target::local::{function_env, LocalTargetSpec, Profile};
-use manuel_migrate::target::{Answer, Side};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -232,7 +232,7 @@ async fn rust_health_under_the_emulator_checks_a_real_redis() {
     }
     .build()
     .expect("target/debug/health is built (cargo build --workspace)");
-    let mut sb = manuel_migrate::target::local::sandbox(spec, false);
+    let mut sb = manuel_migrate::exec::local::sandbox(spec, false);
     let event = Bytes::from(json!({"httpMethod": "GET", "path": "/health"}).to_string());
     let inv = sb.invoke(event.clone()).await.unwrap();
     let Outcome::Response(payload) = &inv.outcome else {
@@ -270,4 +270,64 @@ async fn rust_health_under_the_emulator_checks_a_real_redis() {
         body["checks"]["redis_cache"]["connectivity_message"],
         json!("Cannot connect to Redis endpoint (error: 111)")
     );
+}
+
+/// Issue 20: fault injection is not compiled into the function binaries any more — a deployed
+/// function cannot be made to fail by `MANUEL_MIGRATE_FAULT_PERCENT` — and rehearsals inject
+/// faults in the local Runtime API instead, exactly the asked share.
+#[tokio::test]
+async fn faults_come_from_the_runtime_api_never_from_an_environment_variable() {
+    let project = common::project();
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(&project, dir.path().join("stack"), Ports::default(), false)
+        .await
+        .unwrap();
+    let mut overrides = BTreeMap::new();
+    overrides.insert(
+        "MANUEL_MIGRATE_FAULT_PERCENT".to_string(),
+        "100".to_string(),
+    );
+    let env = function_env(
+        &project,
+        "health",
+        &stack.vars(),
+        &stack.aws_env(),
+        &overrides,
+    )
+    .unwrap();
+    let spec = LocalTargetSpec {
+        project: &project,
+        function: "health",
+        side: Side::Rust,
+        env,
+        python_src: None,
+        profile: Some(Profile::Debug),
+    }
+    .build()
+    .unwrap();
+    let mut sb = manuel_migrate::exec::local::sandbox(spec, false);
+    let event = Bytes::from(json!({"httpMethod": "GET", "path": "/health"}).to_string());
+    for _ in 0..5 {
+        let inv = sb.invoke(event.clone()).await.unwrap();
+        assert!(
+            matches!(inv.outcome, Outcome::Response(_)),
+            "{:?}",
+            inv.outcome
+        );
+    }
+    sb.inject(std::sync::Arc::new(manuel_migrate::exec::Faults::new(
+        20, 1.0,
+    )));
+    let mut injected = 0;
+    for _ in 0..50 {
+        match sb.invoke(event.clone()).await.unwrap().outcome {
+            Outcome::FunctionError { error_type, .. } => {
+                assert_eq!(error_type, "InjectedFault");
+                injected += 1;
+            }
+            Outcome::Response(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(injected, 10, "exactly 20 % of 50");
 }

@@ -33,7 +33,7 @@ fn errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
 fn the_committed_schema_is_the_generated_one() {
     assert_eq!(
         committed_schema(),
-        manuel_migrate::parity::fixture::schema(),
+        manuel_migrate::fixtures::schema(),
         "parity-fixtures/schema.json is stale: run `manuel-migrate parity schema`"
     );
 }

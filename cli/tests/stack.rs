@@ -152,8 +152,14 @@ fn the_project_flag_reaches_every_child_process() {
     // `eval "$(stack env)"` must not replace the shell's PATH (issue 22).
     let o = run(&["stack", "env", "--function", "health"]);
     let env = common::stdout(&o);
-    assert!(env.contains("export AWS_ENDPOINT_URL='http://127.0.0.1:"), "{env}");
-    assert!(!env.contains("export PATH=") && !env.contains("export TZ="), "{env}");
+    assert!(
+        env.contains("export AWS_ENDPOINT_URL='http://127.0.0.1:"),
+        "{env}"
+    );
+    assert!(
+        !env.contains("export PATH=") && !env.contains("export TZ="),
+        "{env}"
+    );
     let o = run(&["stack", "down"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

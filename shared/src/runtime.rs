@@ -61,34 +61,55 @@ pub fn init_tracing() {
         .init();
 }
 
-/// Fault injection for rehearsals: with `MANUEL_MIGRATE_FAULT_PERCENT=N` set, exactly N % of the
-/// invocations (evenly spread) report a function error. Unset or 0 in production.
-pub fn fault_due() -> bool {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-    static PERCENT: OnceLock<u64> = OnceLock::new();
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    let pct = *PERCENT.get_or_init(|| {
-        std::env::var("MANUEL_MIGRATE_FAULT_PERCENT")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0)
-            .min(100)
-    });
-    if pct == 0 {
-        return false;
+impl InvokeContext {
+    /// The context of one invocation as the Rust runtime delivers it, with awslambdaric's
+    /// `memory_limit_in_mb` (the string of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub fn from_parts(request_id: &str, invoked_function_arn: &str, deadline_ms: u64) -> Self {
+        Self {
+            request_id: request_id.to_owned(),
+            invoked_function_arn: invoked_function_arn.to_owned(),
+            deadline_ms,
+            memory_limit_in_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
+        }
     }
-    let n = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
-    n * pct / 100 != (n - 1) * pct / 100
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fault_injection_is_exact_and_off_by_default() {
-        // The variable is read once per process; this test owns it.
-        std::env::set_var("MANUEL_MIGRATE_FAULT_PERCENT", "20");
-        let failed = (0..1000).filter(|_| super::fault_due()).count();
-        assert_eq!(failed, 200);
-    }
+/// The error a bootstrap's `main` returns (the runtime's own).
+#[cfg(feature = "lambda")]
+pub type Error = lambda_runtime::Error;
+
+/// The whole bootstrap of a function, the same for every port: a single-threaded Tokio runtime
+/// (one invocation at a time per sandbox), the functions' log format, `init` once (environment,
+/// clients, engines: Lambda's init phase), then the Runtime API loop calling `handler` with each
+/// event, its context and what `init` built. The handler answers a value; what Python lets
+/// escape is the handler's business (each port maps it to its declared answer).
+///
+/// Nothing here reads the environment to change answers: fault injection for rehearsals lives
+/// in the local Runtime API (manuel-migrate's sandbox), so a deployed binary cannot be made to
+/// fail by a variable.
+#[cfg(feature = "lambda")]
+pub fn run<S, I, H>(init: I, handler: H) -> Result<(), Error>
+where
+    I: AsyncFnOnce() -> S,
+    H: AsyncFn(&serde_json::Value, &InvokeContext, &S) -> serde_json::Value,
+{
+    init_tracing();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let state = init().await;
+        let (state, handler) = (&state, &handler);
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+                let ctx = InvokeContext::from_parts(
+                    &event.context.request_id,
+                    &event.context.invoked_function_arn,
+                    event.context.deadline,
+                );
+                Ok::<serde_json::Value, Error>(handler(&event.payload, &ctx, state).await)
+            },
+        ))
+        .await
+    })
 }

@@ -2,8 +2,8 @@
 //! or open loop at a fixed rate with coordinated-omission correction (latency counted from the
 //! *intended* send time, as wrk2 does), into an HDR histogram.
 
-use crate::parity::engine::Runner;
-use crate::parity::fixture::Case;
+use crate::exec::Runner;
+use crate::fixtures::Case;
 use hdrhistogram::Histogram;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,9 +72,11 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 /// Was the answer what the recording says it should be? `Err` describes the failure.
-pub fn judge(case: &Case, answer: &anyhow::Result<crate::target::Answer>) -> Result<(), String> {
+pub fn judge(case: &Case, answer: &anyhow::Result<crate::exec::Answer>) -> Result<(), String> {
     let answer = answer.as_ref().map_err(|e| format!("{}: {e}", case.id()))?;
-    if let Some(crate::runtime_api::Outcome::FunctionError { error_type, .. }) = &answer.outcome {
+    if let Some(crate::exec::runtime_api::Outcome::FunctionError { error_type, .. }) =
+        &answer.outcome
+    {
         return Err(format!("{}: function error {error_type}", case.id()));
     }
     let got = status_of(&answer.response);
@@ -108,7 +110,11 @@ pub async fn run(
     cases: &[Case],
     cfg: &LoadConfig,
     on_done: &(dyn Fn(u64) + Sync),
-) -> LoadResult {
+) -> anyhow::Result<LoadResult> {
+    let requests = cases
+        .iter()
+        .map(Case::request)
+        .collect::<Result<Vec<_>, _>>()?;
     // Warm-up: closed loop, not recorded (starts the sandboxes, fills connection pools).
     let warm = AtomicU64::new(0);
     let warm_worker = || async {
@@ -117,7 +123,7 @@ pub async fn run(
             if i >= cfg.warmup || crate::signal::stop_requested() {
                 break;
             }
-            let _ = runner.answer(&cases[i as usize % cases.len()]).await;
+            let _ = runner.answer(&requests[i as usize % cases.len()]).await;
         }
     };
     futures::future::join_all((0..cfg.concurrency).map(|_| warm_worker())).await;
@@ -155,7 +161,7 @@ pub async fn run(
                 None => Instant::now(),
             };
             let case = &cases[i as usize % cases.len()];
-            let answer = runner.answer(case).await;
+            let answer = runner.answer(&requests[i as usize % cases.len()]).await;
             let micros = intended.elapsed().as_micros().max(1) as u64;
             let _ = local.record(micros.min(local.high()));
             match judge(case, &answer) {
@@ -189,7 +195,7 @@ pub async fn run(
     futures::future::join_all((0..cfg.concurrency).map(|_| worker())).await;
     let elapsed = start.elapsed();
     let (billed_ms_sum, billed_count, max_rss_mb) = *shared.billed.lock().expect("billed lock");
-    LoadResult {
+    Ok(LoadResult {
         histogram: shared.hist.into_inner().expect("histogram lock"),
         ok: shared.ok.into_inner(),
         errors: shared.errors.into_inner(),
@@ -199,7 +205,7 @@ pub async fn run(
         billed_count,
         max_rss_mb,
         interrupted: crate::signal::stop_requested(),
-    }
+    })
 }
 
 /// Sleep until `at` with sub-millisecond precision: Tokio's timer wheel has 1 ms granularity, and

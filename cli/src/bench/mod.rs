@@ -4,9 +4,9 @@
 pub mod load;
 pub mod report;
 
-use crate::parity::engine::Pool;
-use crate::parity::fixture::Case;
-use crate::runtime_api::Outcome;
+use crate::exec::runtime_api::Outcome;
+use crate::exec::Pool;
+use crate::fixtures::Case;
 use axum::body::Bytes;
 use report::ColdStats;
 
@@ -23,15 +23,14 @@ pub async fn cold_local(
         if crate::signal::stop_requested() {
             break;
         }
-        let mut sb = pool.fresh(&case.fixture.env)?;
-        let inv = sb.invoke(event.clone()).await?;
-        sb.stop();
+        let answer = pool.invoke_cold(&case.fixture.env, event.clone()).await?;
         stats.samples += 1;
-        stats.peak_rss_mb = stats.peak_rss_mb.max(inv.report.max_rss_mb);
-        match (&inv.outcome, inv.report.init_ms) {
-            (Outcome::Response(_), Some(init)) => {
+        let report = answer.report.unwrap_or_default();
+        stats.peak_rss_mb = stats.peak_rss_mb.max(report.max_rss_mb);
+        match (&answer.outcome, report.init_ms) {
+            (Some(Outcome::Response(_)), Some(init)) => {
                 stats.init_ms.push(init);
-                stats.first_response_ms.push(init + inv.report.duration_ms);
+                stats.first_response_ms.push(init + report.duration_ms);
             }
             _ => stats.failures += 1,
         }
@@ -72,7 +71,7 @@ pub async fn cold_lambda(
         .and_then(|e| e.variables())
         .cloned()
         .unwrap_or_default();
-    let target = crate::target::remote::LambdaTarget::new(conf, function, None);
+    let target = crate::exec::remote::LambdaTarget::new(conf, function, None);
     let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
     let mut stats = ColdStats::default();
     let set_env = |vars: std::collections::HashMap<String, String>| {

@@ -6,11 +6,11 @@ use crate::bench::report::{self, BenchReport, ColdStats, Percentiles, SideReport
 use crate::bench::{cold_lambda, cold_local};
 use crate::cli::BenchArgs;
 use crate::config::Project;
+use crate::exec::Side;
+use crate::exec::{runner, Runner};
 use crate::exit;
-use crate::parity::engine::{runner, Runner};
-use crate::parity::fixture::{self, Case};
+use crate::fixtures::{self, Case};
 use crate::stack::Stack;
-use crate::target::Side;
 use indicatif::ProgressBar;
 use manuel_shared::cost::lambda::{Arch, LambdaPricing};
 
@@ -55,8 +55,8 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(|| project.reports_dir());
     crate::fsutil::check_output_dir(&dir, "--reports")?;
-    let glob = fixture::case_matcher(args.case.as_deref())?;
-    let all = fixture::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
+    let glob = fixtures::case_matcher(args.case.as_deref())?;
+    let all = fixtures::load_function(&project.fixtures_dir(), &args.function, glob.as_ref())?;
     let t = &args.targets;
     let remote = t.remote();
     let mut cases: Vec<Case> = all
@@ -100,7 +100,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
             stack.reset().await?;
             for c in &cases {
                 if let Some(setup) = &c.fixture.setup {
-                    crate::parity::state::seed(stack, setup, &project.fixtures_dir(), c.now())
+                    crate::exec::state::seed(stack, setup, &project.fixtures_dir(), c.now())
                         .await
                         .map_err(|e| anyhow::anyhow!("{}: {e}", c.file.display()))?;
                 }
@@ -143,7 +143,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
 
     // A target that cannot answer at all is an input error, not a fast function.
     for s in &sides {
-        let probe = s.runner.answer(&cases[0]).await;
+        let probe = s.runner.answer(&cases[0].request()?).await;
         if let Err(e) = &probe {
             anyhow::bail!(
                 "{} target {} is unreachable: {e}",
@@ -169,7 +169,7 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
                 );
             }
         };
-        let result = load::run(&s.runner, &cases, &load_cfg, &tick).await;
+        let result = load::run(&s.runner, &cases, &load_cfg, &tick).await?;
         pb.finish_and_clear();
         let mut cold = ColdStats::default();
         if args.cold_samples > 0 && !crate::signal::stop_requested() {

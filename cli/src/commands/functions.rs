@@ -6,6 +6,20 @@ use crate::config::Project;
 use crate::exit;
 use std::path::Path;
 
+/// The files `functions new` writes, with `@NAME@`, `@CRATE@`, `@PYTHON_DIR@`, `@RESOURCE@`
+/// (and `@ROUTES@`, `@EVENTS@`) to fill in. A test builds and tests a scaffolded crate, so these
+/// cannot drift from what the workspace compiles.
+mod scaffold {
+    pub const CARGO_TOML: &str = include_str!("../../templates/function/Cargo.toml.tmpl");
+    pub const MAIN_RS: &str = include_str!("../../templates/function/main.rs.tmpl");
+    pub const LIB_RS: &str = include_str!("../../templates/function/lib.rs.tmpl");
+    pub const FIXTURES_README: &str =
+        include_str!("../../templates/function/fixtures-README.md.tmpl");
+    pub const CONFIG_ENTRY: &str = include_str!("../../templates/function/config.toml.tmpl");
+    pub const TEMPLATE_RESOURCE: &str =
+        include_str!("../../templates/function/template-resource.yaml.tmpl");
+}
+
 pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i32> {
     match action {
         FunctionsAction::List => list(project),
@@ -251,106 +265,26 @@ fn new(
     let resource = format!("{}Function", camel(name));
     let python_dir = python_dir.unwrap_or(name);
 
+    // The house shape, from cli/templates/function/ (`@NAME@` and friends filled in).
+    let fill = |template: &str, extra: &[(&str, &str)]| {
+        let mut text = template
+            .replace("@NAME@", name)
+            .replace("@CRATE@", &crate_ident)
+            .replace("@PYTHON_DIR@", python_dir)
+            .replace("@RESOURCE@", &resource);
+        for (k, v) in extra {
+            text = text.replace(k, v);
+        }
+        text
+    };
     // Everything is written to temp files first; the renames happen only when all are ready.
     let mut files: Vec<(std::path::PathBuf, String)> = vec![
-        (
-            dir.join("Cargo.toml"),
-            format!(
-                "[package]
-name = \"{name}\"
-description = \"Rust port of Manuel's {python_dir} function (backend/src/functions/{python_dir})\"
-version.workspace = true
-edition.workspace = true
-license.workspace = true
-rust-version.workspace = true
-
-[[bin]]
-name = \"{name}\"
-path = \"src/main.rs\"
-
-[dependencies]
-manuel-shared.workspace = true
-lambda_runtime.workspace = true
-tokio.workspace = true
-serde_json.workspace = true
-tracing.workspace = true
-tracing-subscriber.workspace = true
-"
-            ),
-        ),
-        (
-            dir.join("src/main.rs"),
-            format!(
-"//! Lambda bootstrap of the {name} function: tracing, environment once, then the runtime loop.
-
-use lambda_runtime::{{service_fn, Error, LambdaEvent}};
-use serde_json::Value;
-
-// One invocation at a time per sandbox: a single-threaded runtime is all a function needs.
-#[tokio::main(flavor = \"current_thread\")]
-async fn main() -> Result<(), Error> {{
-    tracing_subscriber::fmt()
-        .with_max_level(manuel_shared::runtime::log_level())
-        .without_time()
-        .with_ansi(false)
-        .init();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {{
-        if manuel_shared::runtime::fault_due() {{
-            return Err(Error::from(\"injected fault (MANUEL_MIGRATE_FAULT_PERCENT)\"));
-        }}
-        Ok::<Value, Error>({crate_ident}::handle(&event.payload).await)
-    }}))
-    .await
-}}
-"),
-        ),
-        (
-            dir.join("src/lib.rs"),
-            format!(
-"//! Rust port of Manuel's `{python_dir}` function. Port the handler's behaviour here, case by case,
-//! with a parity fixture for each (parity-fixtures/{name}/).
-
-use manuel_shared::apigw::Response;
-use serde_json::{{json, Value}};
-
-/// Handle one API Gateway proxy event; returns the proxy response dict.
-pub async fn handle(event: &Value) -> Value {{
-    let method = event.get(\"httpMethod\").and_then(Value::as_str).unwrap_or(\"GET\");
-    if method == \"OPTIONS\" {{
-        return Response::new(200)
-            .header(\"Access-Control-Allow-Origin\", \"*\")
-            .header(\"Access-Control-Allow-Headers\", manuel_shared::apigw::CORS_ALLOW_HEADERS)
-            .text_body(\"\")
-            .to_value();
-    }}
-    Response::new(501)
-        .header(\"Content-Type\", \"application/json\")
-        .header(\"Access-Control-Allow-Origin\", \"*\")
-        .json_body(&json!({{\"error\": \"not ported yet\"}}))
-        .to_value()
-}}
-
-#[cfg(test)]
-mod tests {{
-    use super::*;
-
-    #[tokio::test]
-    async fn options_is_answered() {{
-        let r = handle(&json!({{\"httpMethod\": \"OPTIONS\"}})).await;
-        assert_eq!(r[\"statusCode\"], 200);
-    }}
-}}
-"),
-        ),
+        (dir.join("Cargo.toml"), fill(scaffold::CARGO_TOML, &[])),
+        (dir.join("src/main.rs"), fill(scaffold::MAIN_RS, &[])),
+        (dir.join("src/lib.rs"), fill(scaffold::LIB_RS, &[])),
         (
             project.fixtures_dir().join(name).join("README.md"),
-            format!(
-                "# {name} fixtures
-
-One JSON file per captured request (`name`, `notes`, `event`, optional `env`), recorded with
-`manuel-migrate parity record --python-src DIR --function {name} --yes`. See ../schema.json.
-"
-            ),
+            fill(scaffold::FIXTURES_README, &[]),
         ),
     ];
     let config_path = project.root.join(crate::config::CONFIG_FILE);
@@ -358,9 +292,10 @@ One JSON file per captured request (`name`, `notes`, `event`, optional `env`), r
     if !config.ends_with('\n') {
         config.push('\n');
     }
-    config.push_str(&format!(
-        "\n[functions.{name}]\npython_dir = \"{python_dir}\"\nhandler = \"app.lambda_handler\"\ncrate = \"{name}\"\ntemplate_resource = \"{resource}\"\nmemory_mb = 256\ntimeout_s = 30\nlayers = []\nroutes = [{}]\n",
-        routes.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+    let quoted: Vec<String> = routes.iter().map(|r| format!("\"{r}\"")).collect();
+    config.push_str(&fill(
+        scaffold::CONFIG_ENTRY,
+        &[("@ROUTES@", &quoted.join(", "))],
     ));
     files.push((config_path, config.clone()));
     let template_path = project.root.join("template-rust.yaml");
@@ -370,21 +305,7 @@ One JSON file per captured request (`name`, `notes`, `event`, optional `env`), r
         .enumerate()
         .map(|(i, (m, p))| format!("        Api{i}:\n          Type: Api\n          Properties:\n            Path: {p}\n            Method: {}\n", m.to_lowercase()))
         .collect();
-    let block = format!(
-        "  {resource}Rust:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
-    Properties:
-      FunctionName: !Sub manuel-{name}-rust-${{Stage}}
-      CodeUri: functions/{name}
-      Description: Rust port of manuel-{name}
-      Events:
-{events}
-"
-    );
+    let block = fill(scaffold::TEMPLATE_RESOURCE, &[("@EVENTS@", &events)]);
     let Some(at) = template.find("\nOutputs:") else {
         anyhow::bail!(
             "{}: no 'Outputs:' section to insert the resource before",

@@ -2,10 +2,10 @@
 
 use crate::cli::InvokeArgs;
 use crate::config::Project;
-use crate::runtime_api::{Outcome, Report};
+use crate::exec::local::{function_env, sandbox, LocalTargetSpec};
+use crate::exec::runtime_api::{Outcome, Report};
+use crate::exec::{Answer, Side};
 use crate::stack::Stack;
-use crate::target::local::{function_env, sandbox, LocalTargetSpec};
-use crate::target::{Answer, Side};
 use anyhow::Context;
 use serde_json::Value;
 
@@ -40,8 +40,8 @@ pub fn read_event(path: &std::path::Path) -> anyhow::Result<EventFile> {
             has_setup: false,
         });
     }
-    let fixture = crate::parity::fixture::parse(path, &text)?;
-    let case = crate::parity::fixture::Case {
+    let fixture = crate::fixtures::parse(path, &text)?;
+    let case = crate::fixtures::Case {
         function: String::new(),
         file: path.to_path_buf(),
         stateful: false,

@@ -2,17 +2,16 @@
 
 use crate::cli::{CaseSelection, ParityAction, ParityArgs, ParityRunArgs, RecordArgs};
 use crate::config::Project;
+use crate::exec::Side;
+use crate::exec::{runner, Pool, Runner, StateGuard};
 use crate::exit;
+use crate::fixtures::{self, Case, RecordMeta};
 use crate::parity::diff::Class;
 use crate::parity::diff::{diff_responses, diff_state, DiffInput, SideCtx};
-use crate::parity::engine::{
-    python_twice, run_case, run_cross, runner, Pool, PythonSide, Runner, StateGuard,
-};
-use crate::parity::fixture::{self, Case, RecordMeta};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
+use crate::parity::run::{python_twice, run_case, run_cross, PythonSide};
 use crate::stack::Stack;
-use crate::target::Side;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
@@ -28,7 +27,7 @@ pub async fn run(project: &Project, args: ParityArgs) -> anyhow::Result<i32> {
 /// `parity schema [--check]`.
 fn schema(project: &Project, check: bool) -> anyhow::Result<i32> {
     let path = project.fixtures_dir().join("schema.json");
-    let mut text = serde_json::to_string_pretty(&fixture::schema())?;
+    let mut text = serde_json::to_string_pretty(&fixtures::schema())?;
     text.push('\n');
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     if check {
@@ -57,7 +56,7 @@ type Selected = Vec<(String, Vec<Case>)>;
 /// Load rules and every selected fixture up front: bad input stops us before anything starts.
 fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules, Selected)> {
     let rules = Rules::load(&project.fixtures_dir().join("rules.toml"))?;
-    let glob = fixture::case_matcher(sel.case.as_deref())?;
+    let glob = fixtures::case_matcher(sel.case.as_deref())?;
     let functions = if sel.functions.is_empty() {
         project
             .function_names()
@@ -72,12 +71,12 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
     let mut first_miss = None;
     for f in functions {
         let stateful = project.function(&f)?.stateful;
-        let mut cases = match fixture::load_function(&project.fixtures_dir(), &f, glob.as_ref()) {
+        let mut cases = match fixtures::load_function(&project.fixtures_dir(), &f, glob.as_ref()) {
             // Without --function, a --case glob selects among all functions: one without a
             // matching case is simply not run.
             Err(
-                e @ (fixture::FixtureError::NoFixtures { .. }
-                | fixture::FixtureError::NoMatch { .. }),
+                e @ (fixtures::FixtureError::NoFixtures { .. }
+                | fixtures::FixtureError::NoMatch { .. }),
             ) if !explicit && glob.is_some() => {
                 first_miss.get_or_insert(e);
                 continue;
@@ -215,7 +214,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     }
     if args.cross {
         let selected_fns: Vec<&str> = selected.iter().map(|(f, _)| f.as_str()).collect();
-        let scenarios = crate::parity::cross::load(&project.fixtures_dir(), &|f: &str| {
+        let scenarios = crate::fixtures::cross::load(&project.fixtures_dir(), &|f: &str| {
             project.function(f).is_ok()
         })?;
         for sc in scenarios
@@ -447,7 +446,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
         println!("recordings are up to date");
     } else if args.yes {
         for c in &updated {
-            fixture::save(c)?;
+            fixtures::save(c)?;
         }
         println!("wrote {} recording(s)", updated.len());
     } else {

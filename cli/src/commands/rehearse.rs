@@ -6,18 +6,17 @@
 use super::shift::{controller, Plan, Printer};
 use crate::cli::RehearseArgs;
 use crate::config::Project;
-use crate::parity::engine::{Pool, Runner};
-use crate::parity::fixture::{self, Case};
-use crate::runtime_api::Outcome;
+use crate::exec::runtime_api::Outcome;
+use crate::exec::Side;
+use crate::exec::{Faults, Pool, Runner};
+use crate::fixtures::{self, Case};
 use crate::shift::controller::{sample_warnings, Limits};
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
 use crate::shift::router::{AliasRouter, Router};
 use crate::shift::{parse_plan, Thresholds};
 use crate::stack::Stack;
-use crate::target::Side;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -35,7 +34,7 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
     if args.fault_percent > 100 {
         anyhow::bail!("--fault-percent must be 0–100, got {}", args.fault_percent);
     }
-    let cases: Vec<Case> = fixture::load_function(&project.fixtures_dir(), &args.function, None)?
+    let cases: Vec<Case> = fixtures::load_function(&project.fixtures_dir(), &args.function, None)?
         .into_iter()
         .filter(|c| !c.writes())
         .collect();
@@ -74,21 +73,19 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
             },
         },
     };
-    let mut rust_env = BTreeMap::new();
-    if args.fault_percent > 0 {
-        rust_env.insert(
-            "MANUEL_MIGRATE_FAULT_PERCENT".to_owned(),
-            args.fault_percent.to_string(),
-        );
-    }
-    let rust = Pool::new(
-        project,
-        &stack,
-        &args.function,
-        Side::Rust,
-        None,
-        args.profile,
-    )?;
+    // Faults are injected by the local Runtime API, not by the function binary: a deployed
+    // function cannot be made to fail by a variable.
+    let rust = Runner::Local(
+        Pool::new(
+            project,
+            &stack,
+            &args.function,
+            Side::Rust,
+            None,
+            args.profile,
+        )?
+        .with_faults(Faults::new(args.fault_percent as u64, 1.0)),
+    );
     let python = match &args.python_src {
         Some(src) => Some(Runner::Local(Pool::new(
             project,
@@ -124,6 +121,10 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
         );
     }
 
+    let requests = cases
+        .iter()
+        .map(Case::request)
+        .collect::<Result<Vec<_>, _>>()?;
     let stop = AtomicBool::new(false);
     let sides = [Counts::default(), Counts::default()];
     let cw = aws_sdk_cloudwatch::Client::new(&conf);
@@ -146,29 +147,18 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
             if to_rust {
                 acc -= 1.0;
             }
-            let case = &cases[i % cases.len()];
+            let req = &requests[i % requests.len()];
             i += 1;
-            let failed = if to_rust {
-                match rust
-                    .invoke(
-                        &rust_env,
-                        axum::body::Bytes::from(
-                            serde_json::to_vec(&case.fixture.event).unwrap_or_default(),
-                        ),
-                    )
-                    .await
-                {
-                    Ok(a) => matches!(a.outcome, Some(Outcome::FunctionError { .. })),
-                    Err(_) => true,
-                }
-            } else {
-                match &python {
-                    Some(p) => match p.answer(case).await {
-                        Ok(a) => matches!(a.outcome, Some(Outcome::FunctionError { .. })),
-                        Err(_) => true,
-                    },
-                    None => false,
-                }
+            let answered = match (to_rust, &python) {
+                (true, _) => Some(rust.answer(req).await),
+                (false, Some(p)) => Some(p.answer(req).await),
+                // The recorded answers stand in for Python: they do not fail.
+                (false, None) => None,
+            };
+            let failed = match answered {
+                Some(Ok(a)) => matches!(a.outcome, Some(Outcome::FunctionError { .. })),
+                Some(Err(_)) => true,
+                None => false,
             };
             let side = &sides[to_rust as usize];
             side.invocations.fetch_add(1, Ordering::Relaxed);

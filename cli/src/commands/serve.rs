@@ -8,9 +8,9 @@
 
 use crate::cli::ServeArgs;
 use crate::config::Project;
-use crate::parity::engine::Pool;
+use crate::exec::Pool;
+use crate::exec::Side;
 use crate::stack::Stack;
-use crate::target::Side;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -198,7 +198,7 @@ async fn handle(
             }
         }
     }
-    let bytes = crate::target::body_bytes(r).unwrap_or_default();
+    let bytes = crate::exec::body_bytes(r).unwrap_or_default();
     builder.body(Body::from(bytes)).unwrap_or_else(|_| {
         plain(
             StatusCode::BAD_GATEWAY,

@@ -2,8 +2,8 @@
 
 use crate::cli::StackAction;
 use crate::config::Project;
+use crate::exec::local::function_env;
 use crate::stack::{self, Ports, Stack};
-use crate::target::local::function_env;
 use std::collections::BTreeMap;
 
 pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> {

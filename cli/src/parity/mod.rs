@@ -1,12 +1,9 @@
-//! Parity: replay captured requests against the Python and the Rust side, diff semantically,
-//! classify, report, gate.
+//! Parity: replay captured requests against the Python and the Rust side (through the
+//! execution layer), diff semantically, classify, report, gate.
 
 pub mod cross;
 pub mod diff;
-pub mod engine;
-pub mod fixture;
 pub mod image;
 pub mod report;
 pub mod rules;
-pub mod snapshot;
-pub mod state;
+pub mod run;

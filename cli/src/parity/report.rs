@@ -2,7 +2,7 @@
 //! views). All three are written atomically next to `parity-latest.*` copies.
 
 use super::diff::{Class, Difference};
-use crate::runtime_api::Report as InvokeReport;
+use crate::exec::runtime_api::Report as InvokeReport;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write;
@@ -59,7 +59,7 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    pub fn skipped(case: &super::fixture::Case, why: String) -> Self {
+    pub fn skipped(case: &crate::fixtures::Case, why: String) -> Self {
         Self {
             function: case.function.clone(),
             case: case.fixture.name.clone(),

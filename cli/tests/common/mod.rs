@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use manuel_migrate::config::Project;
-use manuel_migrate::runtime_api::{FunctionSpec, Sandbox};
+use manuel_migrate::exec::runtime_api::{FunctionSpec, Sandbox};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

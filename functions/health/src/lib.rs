@@ -181,20 +181,6 @@ async fn tcp_probe(host: &str, port: &str) -> Result<i32, String> {
 /// errno reported when the OS gave no code (never seen on Linux; kept total).
 const EIO: i32 = 5;
 
-/// Build the handler's context from what the Rust runtime delivers.
-pub fn context_from_parts(
-    request_id: &str,
-    invoked_function_arn: &str,
-    deadline_ms: u64,
-) -> InvokeContext {
-    InvokeContext {
-        request_id: request_id.to_owned(),
-        invoked_function_arn: invoked_function_arn.to_owned(),
-        deadline_ms,
-        memory_limit_in_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 //! status the Python could answer and a JSON body — never a panic. Redis endpoints are local
 //! or unresolvable, so no case waits on the network.
 
-use health::{context_from_parts, handle, HealthEnv};
+use health::{handle, HealthEnv};
+use manuel_shared::runtime::InvokeContext;
 use manuel_shared::testkit::{json_value, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -41,7 +42,7 @@ proptest! {
             e
         });
         let env = HealthEnv { redis_endpoint: endpoint, redis_port: port, enable_redis: enable };
-        let mut ctx = context_from_parts("req-1", &arn, deadline);
+        let mut ctx = InvokeContext::from_parts("req-1", &arn, deadline);
         ctx.memory_limit_in_mb = memory.and_then(|m| m.as_str().map(str::to_owned));
         let r = rt.block_on(handle(&event, &ctx, &env));
         let status = r["statusCode"].as_u64().unwrap();

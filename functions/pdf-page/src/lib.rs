@@ -12,7 +12,6 @@
 pub mod render;
 pub mod source;
 
-use lambda_runtime::tracing;
 use manuel_shared::apigw::{dict_get, PyGet, Response};
 use manuel_shared::py::PyException;
 use manuel_shared::pyvalue::{self, PyDict, PyInt, PyStr, PyValue};

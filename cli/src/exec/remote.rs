@@ -2,7 +2,7 @@
 //! API through its HTTPS URL (what clients see, API Gateway included).
 
 use super::Answer;
-use crate::runtime_api::{apigw_view, Outcome, Report};
+use crate::exec::runtime_api::{apigw_view, Outcome, Report};
 use axum::body::Bytes;
 use base64::Engine;
 use serde_json::{Map, Value};

@@ -59,6 +59,8 @@ pub struct Sandbox {
     logs: Arc<Mutex<Vec<String>>>,
     /// Spawn a fresh process for every invocation (`--cold`).
     pub always_cold: bool,
+    /// Rehearsal faults injected into this sandbox's answers.
+    faults: Option<Arc<crate::exec::Faults>>,
 }
 
 impl Sandbox {
@@ -68,7 +70,13 @@ impl Sandbox {
             running: None,
             logs: Arc::new(Mutex::new(Vec::new())),
             always_cold: false,
+            faults: None,
         }
+    }
+
+    /// Make this sandbox's answers fail or slow down as `faults` says (rehearsals only).
+    pub fn inject(&mut self, faults: Arc<crate::exec::Faults>) {
+        self.faults = Some(faults);
     }
 
     pub fn spec(&self) -> &FunctionSpec {
@@ -305,6 +313,32 @@ impl Sandbox {
             // Let the log readers drain what the process wrote before it died.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // Rehearsal faults: the function ran; Lambda then reports what a failing or slower
+        // function would have made it report.
+        let (outcome, duration) = match &self.faults {
+            Some(f) => {
+                let slower = duration.mul_f64(f.delay_factor.max(1.0));
+                if slower > duration {
+                    tokio::time::sleep(slower - duration).await;
+                }
+                let outcome = if f.error_due() && matches!(outcome, Outcome::Response(_)) {
+                    Outcome::FunctionError {
+                        error_type: "InjectedFault".into(),
+                        payload: serde_json::json!({
+                            "errorType": "InjectedFault",
+                            "errorMessage": format!(
+                                "injected by the rehearsal ({}% of invocations fail)",
+                                f.error_percent
+                            ),
+                        }),
+                    }
+                } else {
+                    outcome
+                };
+                (outcome, slower)
+            }
+            None => (outcome, duration),
+        };
         let duration_ms = ms(duration);
         Ok(Invocation {
             request_id,

@@ -2,8 +2,8 @@
 //! in its own sandbox process under our Runtime API, with the same environment.
 
 use crate::config::{expand, Project};
-use crate::runtime_api::{FunctionSpec, Sandbox};
-use crate::target::Side;
+use crate::exec::runtime_api::{FunctionSpec, Sandbox};
+use crate::exec::Side;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

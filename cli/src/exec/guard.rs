@@ -1,0 +1,78 @@
+//! Requests that need state: each runs on a freshly reset, seeded local stack, one at a time,
+//! bracketed by snapshots, so neither side sees what the other wrote.
+
+use super::snapshot::Snapshot;
+use super::{Answer, Request, Runner};
+use crate::stack::Stack;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Resets and seeds the local stack for cases that need state; one such case at a time.
+pub struct StateGuard<'s> {
+    pub stack: &'s Stack,
+    pub fixtures_dir: PathBuf,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl<'s> StateGuard<'s> {
+    pub fn new(stack: &'s Stack, fixtures_dir: PathBuf) -> Self {
+        Self {
+            stack,
+            fixtures_dir,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Fresh stack, then the request's setup (placeholders relative to its clock).
+    pub async fn prepare(&self, req: &Request<'_>) -> anyhow::Result<()> {
+        self.stack.reset().await?;
+        if let Some(setup) = req.setup {
+            super::state::seed(self.stack, setup, &self.fixtures_dir, req.now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", req.label))?;
+        }
+        Ok(())
+    }
+
+    /// Hold this while running requests that need state (one at a time).
+    pub async fn one_at_a_time(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.lock.lock().await
+    }
+}
+
+/// One answer, on prepared state when the request needs it, with what it changed in the state
+/// (`None` for requests that touch no state, and for remote targets). The caller holds
+/// [`StateGuard::one_at_a_time`] for stateful requests.
+pub async fn answer_prepared(
+    runner: &Runner<'_>,
+    req: &Request<'_>,
+    state: Option<&StateGuard<'_>>,
+) -> anyhow::Result<(Answer, Option<Value>)> {
+    if req.needs_state() && !runner.is_remote() {
+        let guard = state.ok_or_else(|| {
+            anyhow::anyhow!("{} needs the local stack to seed its state", req.label)
+        })?;
+        guard.prepare(req).await?;
+        let before = Snapshot::take(guard.stack).await?;
+        let answer = runner.answer(req).await?;
+        let after = Snapshot::take(guard.stack).await?;
+        return Ok((answer, Some(Snapshot::changes(&before, &after))));
+    }
+    Ok((runner.answer(req).await?, None))
+}
+
+/// Two requests on one prepared state — the first side writes, the second reads what it wrote
+/// (cross-reads). Both answers and what the pair changed.
+pub async fn two_steps(
+    req: &Request<'_>,
+    first: &Runner<'_>,
+    second: &Runner<'_>,
+    guard: &StateGuard<'_>,
+) -> anyhow::Result<(Answer, Answer, Value)> {
+    guard.prepare(req).await?;
+    let before = Snapshot::take(guard.stack).await?;
+    let a = first.answer(req).await?;
+    let b = second.answer(req).await?;
+    let after = Snapshot::take(guard.stack).await?;
+    Ok((a, b, Snapshot::changes(&before, &after)))
+}

@@ -1,0 +1,129 @@
+//! Sandboxes of one side of one function, reused across requests.
+
+use super::local::{function_env, sandbox, LocalTargetSpec, Profile};
+use super::runtime_api::Sandbox;
+use super::{Answer, Faults, Side};
+use crate::config::Project;
+use crate::stack::Stack;
+use axum::body::Bytes;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Sandboxes of one side of one function, reused across cases, one set per distinct
+/// per-case environment.
+pub struct Pool<'a> {
+    project: &'a Project,
+    function: String,
+    pub side: Side,
+    base_env: BTreeMap<String, String>,
+    vars: BTreeMap<String, String>,
+    python_src: Option<PathBuf>,
+    profile: Option<Profile>,
+    faults: Option<Arc<Faults>>,
+    idle: Mutex<HashMap<String, Vec<Sandbox>>>,
+}
+
+impl<'a> Pool<'a> {
+    pub fn new(
+        project: &'a Project,
+        stack: &Stack,
+        function: &str,
+        side: Side,
+        python_src: Option<PathBuf>,
+        profile: Option<Profile>,
+    ) -> anyhow::Result<Self> {
+        let base_env = function_env(
+            project,
+            function,
+            &stack.vars(),
+            &stack.aws_env(),
+            &BTreeMap::new(),
+        )?;
+        let pool = Self {
+            project,
+            function: function.to_owned(),
+            side,
+            base_env,
+            vars: stack.vars(),
+            python_src,
+            profile,
+            faults: None,
+            idle: Mutex::new(HashMap::new()),
+        };
+        // Fail early (binary not built, no Python) before any case runs.
+        pool.build(&BTreeMap::new())?;
+        Ok(pool)
+    }
+
+    fn build(&self, overrides: &BTreeMap<String, String>) -> anyhow::Result<Sandbox> {
+        let mut env = self.base_env.clone();
+        env.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::config::expand(v, &self.vars))),
+        );
+        let spec = LocalTargetSpec {
+            project: self.project,
+            function: &self.function,
+            side: self.side,
+            env,
+            python_src: self.python_src.as_deref(),
+            profile: self.profile,
+        }
+        .build()?;
+        let mut sb = sandbox(spec, false);
+        if let Some(f) = &self.faults {
+            sb.inject(f.clone());
+        }
+        Ok(sb)
+    }
+
+    /// Inject faults into every sandbox of this pool (rehearsals).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = Some(Arc::new(faults));
+        self
+    }
+
+    pub fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// One invocation in a new sandbox that is dropped afterwards: a cold start (the answer's
+    /// report carries its init time, the process's peak RSS).
+    pub async fn invoke_cold(
+        &self,
+        overrides: &BTreeMap<String, String>,
+        event: Bytes,
+    ) -> anyhow::Result<Answer> {
+        let mut sb = self.build(overrides)?;
+        Ok(Answer::from(sb.invoke(event).await?))
+    }
+
+    fn key(overrides: &BTreeMap<String, String>) -> String {
+        serde_json::to_string(overrides).unwrap_or_default()
+    }
+
+    /// Invoke one event in an idle sandbox with these overrides (a new one if none is idle).
+    pub async fn invoke(
+        &self,
+        overrides: &BTreeMap<String, String>,
+        event: Bytes,
+    ) -> anyhow::Result<Answer> {
+        let key = Self::key(overrides);
+        let taken = self
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut m| m.get_mut(&key).and_then(Vec::pop));
+        let mut sb = match taken {
+            Some(sb) => sb,
+            None => self.build(overrides)?,
+        };
+        let inv = sb.invoke(event).await?;
+        if let Ok(mut m) = self.idle.lock() {
+            m.entry(key).or_default().push(sb);
+        }
+        Ok(Answer::from(inv))
+    }
+}

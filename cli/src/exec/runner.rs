@@ -1,0 +1,107 @@
+//! One side, wherever it runs.
+
+use super::remote::{HttpTarget, LambdaTarget};
+use super::{Answer, Pool, Request, Side};
+use crate::config::Project;
+use crate::stack::Stack;
+use axum::body::Bytes;
+
+/// One side, wherever it runs.
+pub enum Runner<'a> {
+    /// A local process under our Runtime API.
+    Local(Pool<'a>),
+    /// A deployed function (Lambda `Invoke`).
+    Lambda(LambdaTarget),
+    /// A deployed API (HTTPS through API Gateway).
+    Http(HttpTarget),
+}
+
+impl Runner<'_> {
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Runner::Local(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Runner::Local(p) => format!("local {}", p.side),
+            Runner::Lambda(t) => format!(
+                "Lambda {}{}",
+                t.function,
+                t.qualifier
+                    .as_deref()
+                    .map(|q| format!(":{q}"))
+                    .unwrap_or_default()
+            ),
+            Runner::Http(t) => format!("URL {}", t.base),
+        }
+    }
+
+    /// Why this runner cannot run the request, if it cannot.
+    pub fn refuses(&self, req: &Request, allow_writes: bool) -> Option<String> {
+        if !self.is_remote() {
+            return None;
+        }
+        if req.has_env {
+            return Some("needs per-case environment, which only a local target can take".into());
+        }
+        if req.pins_clock {
+            return Some("pins the clock, which only a local target can take".into());
+        }
+        if req.setup.is_some_and(|s| !s.is_empty()) {
+            return Some("seeds state, which only the local stack can take".into());
+        }
+        if req.writes && !allow_writes {
+            return Some("writes (POST/PUT/PATCH/DELETE) are refused against deployments without --allow-writes".into());
+        }
+        None
+    }
+
+    pub async fn answer(&self, req: &Request<'_>) -> anyhow::Result<Answer> {
+        let event = Bytes::from(serde_json::to_vec(req.event)?);
+        Ok(match self {
+            Runner::Local(p) => p.invoke(&req.env, event).await?,
+            Runner::Lambda(t) => t.invoke(event).await?,
+            Runner::Http(t) => t.invoke(req.event).await?,
+        })
+    }
+}
+
+/// Where one side answers: a local process (Python source folder, or the Rust binary when
+/// `None`), a deployed function, or a URL.
+#[derive(Clone, Copy)]
+pub struct Where<'s> {
+    pub local_src: Option<&'s std::path::Path>,
+    pub lambda: Option<&'s str>,
+    pub url: Option<&'s str>,
+    pub qualifier: Option<&'s str>,
+}
+
+/// Build the runner of one side.
+pub async fn runner<'a>(
+    project: &'a Project,
+    stack: Option<&Stack>,
+    function: &str,
+    side: Side,
+    at: Where<'_>,
+    profile: Option<super::local::Profile>,
+) -> anyhow::Result<Runner<'a>> {
+    if let Some(name) = at.lambda {
+        let conf = crate::aws::config(project).await;
+        return Ok(Runner::Lambda(LambdaTarget::new(&conf, name, at.qualifier)));
+    }
+    if let Some(u) = at.url {
+        return Ok(Runner::Http(HttpTarget::new(
+            u,
+            std::time::Duration::from_secs(60),
+        )?));
+    }
+    let stack = stack.ok_or_else(|| anyhow::anyhow!("a local target needs the local stack"))?;
+    Ok(Runner::Local(Pool::new(
+        project,
+        stack,
+        function,
+        side,
+        at.local_src.map(|p| p.to_path_buf()),
+        profile,
+    )?))
+}

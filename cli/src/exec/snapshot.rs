@@ -220,19 +220,15 @@ impl Snapshot {
                 }
             }
         }
-        for key in redis_lines(stack, &["KEYS", "*"]).await? {
-            let kind = stack
-                .redis_command(&["TYPE", &key])
-                .await
-                .map_err(anyhow::Error::msg)?;
-            let ttl: i64 = stack
-                .redis_command(&["TTL", &key])
-                .await
-                .map_err(anyhow::Error::msg)?
-                .parse()
-                .unwrap_or(-1);
+        let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
+        keys.sort();
+        for raw_key in keys {
+            let key = String::from_utf8_lossy(&raw_key).into_owned();
+            let kind: String = stack.redis(redis::cmd("TYPE").arg(&raw_key)).await?;
+            let ttl: i64 = stack.redis(redis::cmd("TTL").arg(&raw_key)).await?;
             let value = if kind == "string" {
-                let text = redis_get(stack, &key).await?;
+                let bytes: Vec<u8> = stack.redis(redis::cmd("GET").arg(&raw_key)).await?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
                 manuel_shared::pyvalue::loads(&text)
                     .ok()
                     .and_then(|v| v.to_json())
@@ -304,51 +300,6 @@ fn insert_unique(map: &mut BTreeMap<String, Value>, label: String, v: Value) {
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// The elements of a RESP array reply (`KEYS`), read with a raw connection.
-async fn redis_lines(stack: &Stack, args: &[&str]) -> anyhow::Result<Vec<String>> {
-    let reply = raw_redis(stack, args).await?;
-    let mut lines = reply.split("\r\n");
-    let head = lines.next().unwrap_or("");
-    let n: usize = head
-        .strip_prefix('*')
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let Some(len_line) = lines.next() else { break };
-        if len_line.starts_with('$') {
-            out.push(lines.next().unwrap_or("").to_owned());
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// `GET key` of a string value.
-async fn redis_get(stack: &Stack, key: &str) -> anyhow::Result<String> {
-    let reply = raw_redis(stack, &["GET", key]).await?;
-    let (head, rest) = reply.split_once("\r\n").unwrap_or((&reply, ""));
-    let len: usize = head
-        .strip_prefix('$')
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    Ok(rest.get(..len).unwrap_or(rest).to_owned())
-}
-
-async fn raw_redis(stack: &Stack, args: &[&str]) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", stack.info.redis.port)).await?;
-    s.write_all(req.as_bytes()).await?;
-    s.shutdown().await.ok();
-    let mut buf = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await??;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]

@@ -440,16 +440,18 @@ pub async fn seed(
             Value::String(s) => s,
             other => manuel_shared::pyjson::dumps(&other),
         };
-        let key = x(&r.key);
-        let ttl = r.ttl.map(|t| t.to_string());
-        let mut args = vec!["SET", key.as_str(), value.as_str()];
-        if let Some(t) = &ttl {
-            args.extend(["EX", t.as_str()]);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(x(&r.key)).arg(value);
+        if let Some(t) = r.ttl {
+            cmd.arg("EX").arg(t);
         }
         stack
-            .redis_command(&args)
+            .redis::<()>(&cmd)
             .await
-            .map_err(|message| StateError::Seed { at, message })?;
+            .map_err(|e| StateError::Seed {
+                at,
+                message: e.to_string(),
+            })?;
     }
     Ok(())
 }

@@ -36,6 +36,18 @@ pub enum StackError {
     Aws { context: String, message: String },
     #[error("a stack is already running (pids {0}); use it, or run `manuel-migrate stack down`")]
     AlreadyRunning(String),
+    #[error("{service}: {message}")]
+    Service { service: String, message: String },
+}
+
+impl StackError {
+    /// A local service or AWS call failed (not the user's input): exit code 3.
+    pub fn is_service_failure(&self) -> bool {
+        matches!(
+            self,
+            StackError::NotHealthy { .. } | StackError::Aws { .. } | StackError::Service { .. }
+        )
+    }
 }
 
 /// One started service.
@@ -496,25 +508,25 @@ impl Stack {
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| StackError::Io(format!("moto reset: {e}")))?;
-        services::redis_command(self.info.redis.port, &["FLUSHALL"])
-            .await
-            .map_err(|e| StackError::Io(format!("redis FLUSHALL: {e}")))?;
+            .map_err(|e| StackError::Service {
+                service: "moto reset".into(),
+                message: e.to_string(),
+            })?;
+        services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL")).await?;
         self.provision().await
     }
 
-    /// One Redis command against the stack's server; the first reply line.
-    pub async fn redis_command(&self, args: &[&str]) -> Result<String, String> {
-        services::redis_command(self.info.redis.port, args).await
+    /// One Redis command against the stack's server (any reply type, binary-safe).
+    pub async fn redis<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StackError> {
+        services::redis_query(self.info.redis.port, cmd).await
     }
 
     /// Health of each service: (name, pid, port, alive, healthy detail).
     pub async fn health(info: &StackInfo) -> Vec<(ServiceInfo, bool, String)> {
         let mut out = Vec::new();
         let r_alive = services::alive(&info.redis);
-        let r = match services::redis_command(info.redis.port, &["PING"]).await {
-            Ok(s) if s == "PONG" => "healthy (PONG)".to_string(),
-            Ok(s) => format!("unexpected answer {s}"),
+        let r = match services::redis_ping(info.redis.port).await {
+            Ok(()) => "healthy (PONG)".to_string(),
             Err(e) => format!("unhealthy: {e}"),
         };
         out.push((info.redis.clone(), r_alive, r));

@@ -6,7 +6,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -238,7 +237,7 @@ async fn wait_until<F, Fut>(
 ) -> Result<(), StackError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<(), StackError>>,
 {
     let start = Instant::now();
     let mut last = String::new();
@@ -253,7 +252,7 @@ where
         }
         match probe().await {
             Ok(()) => return Ok(()),
-            Err(e) => last = e,
+            Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -272,13 +271,22 @@ pub async fn wait_redis(
 ) -> Result<(), StackError> {
     let port = svc.port;
     wait_until(svc, child, "redis", limit, || async move {
-        match redis_command(port, &["PING"]).await {
-            Ok(s) if s == "PONG" => Ok(()),
-            Ok(s) => Err(format!("PING answered {s}")),
-            Err(e) => Err(e),
-        }
+        redis_ping(port).await
     })
     .await
+}
+
+/// `PING` answered `PONG`.
+pub async fn redis_ping(port: u16) -> Result<(), StackError> {
+    let pong: String = redis_query(port, &redis::cmd("PING")).await?;
+    if pong == "PONG" {
+        Ok(())
+    } else {
+        Err(StackError::Service {
+            service: format!("redis 127.0.0.1:{port}"),
+            message: format!("PING answered {pong}"),
+        })
+    }
 }
 
 pub async fn wait_moto(
@@ -293,7 +301,7 @@ pub async fn wait_moto(
     .await
 }
 
-pub async fn moto_ready(port: u16) -> Result<(), String> {
+pub async fn moto_ready(port: u16) -> Result<(), StackError> {
     http_ready(&format!("http://127.0.0.1:{port}/moto-api/data.json")).await
 }
 
@@ -309,53 +317,54 @@ pub async fn wait_bedrock(
     .await
 }
 
-pub async fn bedrock_ready(port: u16) -> Result<(), String> {
+pub async fn bedrock_ready(port: u16) -> Result<(), StackError> {
     http_ready(&format!("http://127.0.0.1:{port}/__replay/health")).await
 }
 
 /// A GET that answers 2xx within 2 s.
-async fn http_ready(url: &str) -> Result<(), String> {
+async fn http_ready(url: &str) -> Result<(), StackError> {
+    let fail = |message: String| StackError::Service {
+        service: url.to_owned(),
+        message,
+    };
     let resp = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| fail(e.to_string()))?
         .get(url)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| fail(e.to_string()))?;
     if resp.status().is_success() {
         Ok(())
     } else {
-        Err(format!("{url} answered {}", resp.status()))
+        Err(fail(format!("answered {}", resp.status())))
     }
 }
 
-/// Send one command over RESP and return the first reply line (without its type marker).
-pub async fn redis_command(port: u16, args: &[&str]) -> Result<String, String> {
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
+/// One Redis command against `127.0.0.1:port` (the `redis` crate: binary-safe, every reply
+/// type), within 5 s.
+pub async fn redis_query<T: redis::FromRedisValue>(
+    port: u16,
+    cmd: &redis::Cmd,
+) -> Result<T, StackError> {
+    let at = format!("redis 127.0.0.1:{port}");
     let fut = async {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .map_err(|e| e.to_string())?;
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = vec![0u8; 512];
-        let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-        let line = text.lines().next().unwrap_or("").to_owned();
-        match line.chars().next() {
-            Some('-') => Err(line[1..].to_owned()),
-            Some(_) => Ok(line[1..].to_owned()),
-            None => Err("connection closed".into()),
-        }
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
+        let mut con = client.get_multiplexed_async_connection().await?;
+        cmd.query_async::<T>(&mut con).await
     };
-    tokio::time::timeout(Duration::from_secs(2), fut)
-        .await
-        .map_err(|_| "timed out".to_string())?
+    match tokio::time::timeout(Duration::from_secs(5), fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(StackError::Service {
+            service: at,
+            message: e.to_string(),
+        }),
+        Err(_) => Err(StackError::Service {
+            service: at,
+            message: "timed out".into(),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,14 @@
 //!   (Python decodes its payload without checking the signature, so anyone can claim any id);
 //! - downloads go through [`guard`]: http(s) to public addresses only, redirects checked, size cap.
 
+mod cleanup;
 pub mod guard;
 pub mod pdf;
 
 use manuel_shared::apigw::{dict_get, PyGet, Response, CORS_ALLOW_HEADERS};
 use manuel_shared::py::{self, PyException};
 use manuel_shared::pyvalue::{self, PyValue};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The environment the handler reads (per request in Python; constant for a process).
 #[derive(Debug, Clone, Default)]
@@ -287,7 +288,7 @@ fn isoformat(t: &aws_smithy_types::DateTime) -> String {
     }
 }
 
-fn s3_err<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>, op: &str) -> String
+pub(crate) fn s3_err<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>, op: &str) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -339,7 +340,7 @@ pub fn as_http_client_reads(value: &str) -> String {
     value.bytes().map(char::from).collect()
 }
 
-fn last_segment(key: &str) -> &str {
+pub(crate) fn last_segment(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
 }
 
@@ -582,7 +583,7 @@ async fn delete_manual(
     if let Err(e) = c.s3.head_object().bucket(bucket).key(key).send().await {
         return failure("Failed to delete manual", &head_err(&e));
     }
-    let details = cleanup(c, env, bucket, key, &py::str_of(user)).await;
+    let details = cleanup::cleanup(c, env, bucket, key, &py::str_of(user)).await;
     let completed = [
         "s3_deletion",
         "knowledge_base_sync",
@@ -605,296 +606,6 @@ async fn delete_manual(
             },
         }),
     )
-}
-
-fn push_error(results: &mut Map<String, Value>, message: String) {
-    if let Some(Value::Array(errors)) = results.get_mut("errors") {
-        errors.push(Value::String(message));
-    }
-}
-
-/// The five cleanup steps; each failure is recorded in `errors` and the next step runs, except
-/// that a failed S3 deletion ends the cleanup ("Critical error").
-async fn cleanup(
-    c: &Clients,
-    env: &ManualsEnv,
-    bucket: &str,
-    key: &str,
-    user: &str,
-) -> Map<String, Value> {
-    let mut r = Map::new();
-    for k in [
-        "s3_deletion",
-        "knowledge_base_sync",
-        "file_tracking_cleanup",
-        "cache_invalidation",
-        "pdf_page_cleanup",
-    ] {
-        r.insert(k.into(), Value::Bool(false));
-    }
-    r.insert("errors".into(), json!([]));
-
-    // 1. The object itself.
-    if let Err(e) = c.s3.delete_object().bucket(bucket).key(key).send().await {
-        push_error(
-            &mut r,
-            format!("Critical error: {}", s3_err(&e, "DeleteObject")),
-        );
-        return r;
-    }
-    r.insert("s3_deletion".into(), Value::Bool(true));
-
-    // 2. Knowledge-base sync, so the vectors of the deleted document go too.
-    match env.knowledge_base_id.as_deref().filter(|s| !s.is_empty()) {
-        None => push_error(&mut r, "Knowledge Base ID not configured".into()),
-        Some(kb) => match c
-            .agent
-            .list_data_sources()
-            .knowledge_base_id(kb)
-            .send()
-            .await
-        {
-            Err(e) => push_error(
-                &mut r,
-                format!(
-                    "Knowledge Base sync: {}",
-                    manuel_shared::aws::to_py(&e, "bedrock-agent", "ListDataSources").message
-                ),
-            ),
-            Ok(ds) => match ds.data_source_summaries().first() {
-                None => push_error(&mut r, "No data sources found for Knowledge Base".into()),
-                Some(first) => {
-                    let started = c
-                        .agent
-                        .start_ingestion_job()
-                        .knowledge_base_id(kb)
-                        .data_source_id(first.data_source_id())
-                        .description(format!("Cleanup sync after manual deletion: {key}"))
-                        .send()
-                        .await;
-                    match started {
-                        Ok(out) => {
-                            r.insert("knowledge_base_sync".into(), Value::Bool(true));
-                            let id = out
-                                .ingestion_job()
-                                .map(|j| j.ingestion_job_id().to_owned())
-                                .unwrap_or_default();
-                            r.insert("sync_job_id".into(), Value::String(id));
-                        }
-                        Err(e) => push_error(
-                            &mut r,
-                            format!(
-                                "Knowledge Base sync: {}",
-                                manuel_shared::aws::to_py(&e, "bedrock-agent", "StartIngestionJob")
-                                    .message
-                            ),
-                        ),
-                    }
-                }
-            },
-        },
-    }
-
-    // 3. The file-tracking record.
-    match env.usage_table.as_deref().filter(|s| !s.is_empty()) {
-        None => push_error(&mut r, "Usage table not configured".into()),
-        Some(table) => {
-            use aws_sdk_dynamodb::types::AttributeValue;
-            let res = c
-                .dynamodb
-                .delete_item()
-                .table_name(table)
-                .key("user_id", AttributeValue::S(format!("file_tracker#{key}")))
-                .key("date", AttributeValue::S("metadata".into()))
-                .send()
-                .await;
-            match res {
-                Ok(_) => {
-                    r.insert("file_tracking_cleanup".into(), Value::Bool(true));
-                }
-                Err(e) => push_error(
-                    &mut r,
-                    format!(
-                        "DynamoDB cleanup: {}",
-                        manuel_shared::aws::to_py(&e, "dynamodb", "DeleteItem").message
-                    ),
-                ),
-            }
-        }
-    }
-
-    let stem = last_segment(key).replace(".pdf", "");
-    // 4. Redis entries of this user's queries and any naming the manual.
-    if let Some(host) = env
-        .redis_endpoint
-        .as_deref()
-        .filter(|h| env.enable_redis && !h.is_empty())
-    {
-        let port_text = env.redis_port.clone().unwrap_or_else(|| "6379".into());
-        let outcome = match py::parse_int(&port_text) {
-            Err(m) => Err(m),
-            Ok(port) => {
-                resp::invalidate(
-                    host,
-                    port,
-                    &[format!("query:{user}:*"), format!("*{stem}*")],
-                )
-                .await
-            }
-        };
-        match outcome {
-            Ok(n) => {
-                r.insert("cache_invalidation".into(), Value::Bool(true));
-                r.insert("cache_keys_deleted".into(), json!(n));
-            }
-            Err(m) => push_error(&mut r, format!("Redis cleanup: {m}")),
-        }
-    }
-
-    // 5. Rendered page images of this manual.
-    let cache_bucket = env
-        .cache_bucket
-        .clone()
-        .unwrap_or_else(|| bucket.to_owned());
-    let prefix = format!("pdf-pages/{user}/{stem}/");
-    let step5: Result<i64, String> = async {
-        let listing =
-            c.s3.list_objects_v2()
-                .bucket(&cache_bucket)
-                .prefix(&prefix)
-                .send()
-                .await
-                .map_err(|e| s3_err(&e, "ListObjectsV2"))?;
-        let mut n = 0;
-        for obj in listing.contents() {
-            c.s3.delete_object()
-                .bucket(&cache_bucket)
-                .key(obj.key().unwrap_or_default())
-                .send()
-                .await
-                .map_err(|e| s3_err(&e, "DeleteObject"))?;
-            n += 1;
-        }
-        Ok(n)
-    }
-    .await;
-    match step5 {
-        Ok(n) => {
-            r.insert("pdf_page_cleanup".into(), Value::Bool(true));
-            r.insert("cached_pages_deleted".into(), json!(n));
-        }
-        Err(m) => push_error(&mut r, format!("PDF page cleanup: {m}")),
-    }
-    r
-}
-
-/// Just enough RESP for `KEYS` and `DEL`, with redis-py's messages for what can go wrong.
-mod resp {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
-
-    enum Reply {
-        Int(i64),
-        Bulk(Option<Vec<u8>>),
-        Array(Vec<Reply>),
-        Status,
-    }
-
-    fn command(args: &[&[u8]]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        out
-    }
-
-    async fn read_reply(r: &mut BufReader<TcpStream>) -> Result<Reply, String> {
-        let mut line = Vec::new();
-        r.read_until(b'\n', &mut line)
-            .await
-            .map_err(|e| e.to_string())?;
-        if line.len() < 3 {
-            return Err("Connection closed by server.".into());
-        }
-        let text = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
-        match line[0] {
-            b'-' => Err(text),
-            b'+' => Ok(Reply::Status),
-            b':' => text.parse().map(Reply::Int).map_err(|e| e.to_string()),
-            b'$' => {
-                let n: i64 = text.parse().map_err(|_| "Protocol Error".to_string())?;
-                if n < 0 {
-                    return Ok(Reply::Bulk(None));
-                }
-                let mut buf = vec![0u8; n as usize + 2];
-                r.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
-                buf.truncate(n as usize);
-                Ok(Reply::Bulk(Some(buf)))
-            }
-            b'*' => {
-                let n: i64 = text.parse().map_err(|_| "Protocol Error".to_string())?;
-                let mut items = Vec::new();
-                for _ in 0..n.max(0) {
-                    items.push(Box::pin(read_reply(r)).await?);
-                }
-                Ok(Reply::Array(items))
-            }
-            _ => Err("Protocol Error".into()),
-        }
-    }
-
-    /// `KEYS pattern` then `DEL` of what it found, per pattern; the number deleted.
-    pub async fn invalidate(host: &str, port: i64, patterns: &[String]) -> Result<i64, String> {
-        let connect = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            TcpStream::connect((host, port.clamp(0, 65535) as u16)),
-        )
-        .await;
-        let stream = match connect {
-            Err(_) => return Err("Timeout connecting to server".into()),
-            Ok(Err(e)) => {
-                let code = e.raw_os_error().unwrap_or(0);
-                let text = e.to_string();
-                let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
-                return Err(format!("Error {code} connecting to {host}:{port}. {text}."));
-            }
-            Ok(Ok(s)) => s,
-        };
-        let mut r = BufReader::new(stream);
-        let mut deleted = 0;
-        for p in patterns {
-            r.get_mut()
-                .write_all(&command(&[b"KEYS", p.as_bytes()]))
-                .await
-                .map_err(|e| e.to_string())?;
-            let keys: Vec<Vec<u8>> = match read_reply(&mut r).await? {
-                Reply::Array(items) => items
-                    .into_iter()
-                    .filter_map(|i| match i {
-                        Reply::Bulk(Some(b)) => Some(b),
-                        _ => None,
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if keys.is_empty() {
-                continue;
-            }
-            let mut args: Vec<&[u8]> = vec![b"DEL"];
-            args.extend(keys.iter().map(|k| k.as_slice()));
-            r.get_mut()
-                .write_all(&command(&args))
-                .await
-                .map_err(|e| e.to_string())?;
-            match read_reply(&mut r).await? {
-                Reply::Int(n) => deleted += n,
-                Reply::Status | Reply::Bulk(_) | Reply::Array(_) => {}
-            }
-        }
-        Ok(deleted)
-    }
 }
 
 #[cfg(test)]

@@ -167,12 +167,17 @@ pub struct BenchArgs {
     pub reports: Option<PathBuf>,
 }
 
-fn positive_rate(s: &str) -> Result<f64, String> {
+/// A flag value clap refuses, with the reason it prints.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ArgError(String);
+
+fn positive_rate(s: &str) -> Result<f64, ArgError> {
     match s.parse::<f64>() {
         Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err(format!(
+        _ => Err(ArgError(format!(
             "rate must be a positive number of requests per second, got '{s}'"
-        )),
+        ))),
     }
 }
 
@@ -356,10 +361,12 @@ pub struct ShiftArgs {
     pub dry_run: bool,
 }
 
-fn percent(s: &str) -> Result<f64, String> {
+fn percent(s: &str) -> Result<f64, ArgError> {
     match s.parse::<f64>() {
         Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
-        _ => Err(format!("percent must be a number from 0 to 100, got '{s}'")),
+        _ => Err(ArgError(format!(
+            "percent must be a number from 0 to 100, got '{s}'"
+        ))),
     }
 }
 

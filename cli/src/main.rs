@@ -36,7 +36,12 @@ fn main() {
                     Ok(code) => code,
                     Err(e) => {
                         eprintln!("error: {}", one_line(&e));
-                        exit::INPUT_ERROR
+                        // An AWS or local-service failure is not the user's input: its own code.
+                        if e.chain().any(exit::is_service_failure) {
+                            exit::SERVICE_FAILED
+                        } else {
+                            exit::INPUT_ERROR
+                        }
                     }
                 },
                 _ = tokio::signal::ctrl_c() => {

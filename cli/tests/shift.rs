@@ -488,3 +488,27 @@ async fn the_project_region_stands_in_and_a_dry_run_touches_no_network() {
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(out(&o).contains("no AWS call is made"));
 }
+
+/// Issue 20: an AWS failure and an input error exit with different codes (3 and 2).
+#[tokio::test]
+async fn an_aws_failure_and_an_input_error_exit_differently() {
+    let w = world().await;
+    let o = Command::new(common::bin())
+        .arg("--project")
+        .arg(&w.ws)
+        .args(["rollback", "--function", "health"])
+        .envs(w.stack.aws_env())
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", out(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim().lines().count(),
+        1,
+        "{}",
+        out(&o)
+    );
+    let o = w.run(&["rollback", "--function", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+}

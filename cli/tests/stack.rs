@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_input_error, stderr, TempProject};
+use common::{assert_service_error, stderr, TempProject};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -190,7 +190,7 @@ fn a_failed_start_keeps_the_log_it_names() {
         .env("PATH", path)
         .output()
         .unwrap();
-    assert_input_error(
+    assert_service_error(
         &o,
         &["redis did not become healthy", "fatal: no memory for you"],
     );

@@ -71,19 +71,34 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("histogram bounds are valid")
 }
 
-/// Was the answer what the recording says it should be? `Err` describes the failure.
-pub fn judge(case: &Case, answer: &anyhow::Result<crate::exec::Answer>) -> Result<(), String> {
-    let answer = answer.as_ref().map_err(|e| format!("{}: {e}", case.id()))?;
+/// A request the bench counts as an error, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{case}: {why}")]
+pub struct Failed {
+    pub case: String,
+    pub why: String,
+}
+
+/// Was the answer what the recording says it should be?
+pub fn judge(
+    case: &Case,
+    answer: &Result<crate::exec::Answer, crate::exec::ExecError>,
+) -> Result<(), Failed> {
+    let failed = |why: String| Failed {
+        case: case.id(),
+        why,
+    };
+    let answer = answer.as_ref().map_err(|e| failed(e.to_string()))?;
     if let Some(crate::exec::runtime_api::Outcome::FunctionError { error_type, .. }) =
         &answer.outcome
     {
-        return Err(format!("{}: function error {error_type}", case.id()));
+        return Err(failed(format!("function error {error_type}")));
     }
     let got = status_of(&answer.response);
     let expected = case.fixture.python.as_ref().map(status_of);
     match expected {
-        Some(want) if want != got => Err(format!("{}: status {got}, recorded {want}", case.id())),
-        None if got >= 500 => Err(format!("{}: status {got}", case.id())),
+        Some(want) if want != got => Err(failed(format!("status {got}, recorded {want}"))),
+        None if got >= 500 => Err(failed(format!("status {got}"))),
         _ => Ok(()),
     }
 }
@@ -110,7 +125,7 @@ pub async fn run(
     cases: &[Case],
     cfg: &LoadConfig,
     on_done: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<LoadResult> {
+) -> Result<LoadResult, crate::fixtures::FixtureError> {
     let requests = cases
         .iter()
         .map(Case::request)
@@ -172,7 +187,7 @@ pub async fn run(
                     shared.errors.fetch_add(1, Ordering::Relaxed);
                     if let Ok(mut s) = shared.samples.lock() {
                         if s.len() < 10 {
-                            s.push(e);
+                            s.push(e.to_string());
                         }
                     }
                 }
@@ -223,8 +238,13 @@ async fn wait_until(at: Instant) {
     }
 }
 
+/// A duration that is not one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DurationError(String);
+
 /// Parse `500ms`, `30s`, `10m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(i) => (&s[..i], &s[i..]),
@@ -232,16 +252,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     };
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("invalid duration '{s}' (e.g. 30s, 10m, 500ms)"))?;
+        .map_err(|_| DurationError(format!("invalid duration '{s}' (e.g. 30s, 10m, 500ms)")))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in '{s}' (ms, s, m, h)")),
+        _ => {
+            return Err(DurationError(format!(
+                "invalid duration unit in '{s}' (ms, s, m, h)"
+            )))
+        }
     };
     if !(secs > 0.0 && secs.is_finite()) {
-        return Err(format!("duration '{s}' must be positive"));
+        return Err(DurationError(format!("duration '{s}' must be positive")));
     }
     Ok(Duration::from_secs_f64(secs))
 }

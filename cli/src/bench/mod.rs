@@ -10,13 +10,37 @@ use crate::fixtures::Case;
 use axum::body::Bytes;
 use report::ColdStats;
 
+/// A cold-start sample could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Exec(#[from] crate::exec::ExecError),
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
+    #[error(transparent)]
+    Remote(#[from] crate::exec::remote::RemoteError),
+    #[error("encoding the event: {0}")]
+    Event(#[from] serde_json::Error),
+}
+
+impl BenchError {
+    /// An AWS or local service call failed: exit code 3.
+    pub fn is_service_failure(&self) -> bool {
+        match self {
+            BenchError::Exec(e) => e.is_service_failure(),
+            BenchError::Deploy(_) | BenchError::Remote(_) => true,
+            BenchError::Event(_) => false,
+        }
+    }
+}
+
 /// Cold starts of a local side: a fresh process per sample, first case of the mix.
 pub async fn cold_local(
     pool: &Pool<'_>,
     case: &Case,
     samples: usize,
     on_done: &dyn Fn(),
-) -> anyhow::Result<ColdStats> {
+) -> Result<ColdStats, BenchError> {
     let mut stats = ColdStats::default();
     let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
     for _ in 0..samples {
@@ -52,7 +76,7 @@ pub async fn cold_lambda(
     case: &Case,
     samples: usize,
     on_done: &dyn Fn(),
-) -> anyhow::Result<ColdStats> {
+) -> Result<ColdStats, BenchError> {
     use aws_sdk_lambda::types::Environment;
     let client = aws_sdk_lambda::Client::new(conf);
     let original = client
@@ -60,11 +84,10 @@ pub async fn cold_lambda(
         .function_name(function)
         .send()
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "get configuration of {function}: {}",
-                crate::stack::aws_message(&e)
-            )
+        .map_err(|e| crate::deploy::DeployError::Aws {
+            step: "get configuration of",
+            function: function.to_owned(),
+            message: crate::stack::aws_message(&e),
         })?;
     let base_env = original
         .environment()
@@ -83,15 +106,14 @@ pub async fn cold_lambda(
                 .environment(Environment::builder().set_variables(Some(vars)).build())
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "update configuration of {function}: {}",
-                        crate::stack::aws_message(&e)
-                    )
+                .map_err(|e| crate::deploy::DeployError::Aws {
+                    step: "update configuration of",
+                    function: function.to_owned(),
+                    message: crate::stack::aws_message(&e),
                 })?;
             crate::deploy::wait_updated(&client, function, std::time::Duration::from_secs(120))
                 .await?;
-            Ok(())
+            Ok::<(), BenchError>(())
         }
     };
     let mut result = Ok(());

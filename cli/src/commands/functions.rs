@@ -187,7 +187,12 @@ fn parity_outcome(report: &serde_json::Value, function: &str) -> String {
 }
 
 /// A valid name for a new function crate.
-pub fn check_name(name: &str) -> Result<(), String> {
+/// A crate name `functions new` refuses, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct NameError(String);
+
+pub fn check_name(name: &str) -> Result<(), NameError> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
@@ -199,9 +204,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
         || name.ends_with('-')
         || name.ends_with('_')
     {
-        return Err(format!(
+        return Err(NameError(format!(
             "'{name}' is not a valid function crate name (lowercase letters, digits, '-' or '_', starting with a letter)"
-        ));
+        )));
     }
     if [
         "cli",
@@ -215,7 +220,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     ]
     .contains(&name)
     {
-        return Err(format!("'{name}' is reserved"));
+        return Err(NameError(format!("'{name}' is reserved")));
     }
     Ok(())
 }

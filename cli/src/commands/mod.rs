@@ -40,9 +40,7 @@ fn load_project(dir: Option<&std::path::Path>) -> anyhow::Result<Project> {
 }
 
 /// Parse `KEY=VALUE` pairs given on the command line.
-pub fn parse_env_pairs(
-    pairs: &[String],
-) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+pub fn parse_env_pairs(pairs: &[String]) -> anyhow::Result<crate::exec::EnvVars> {
     pairs
         .iter()
         .map(|p| {

@@ -2,7 +2,8 @@
 //! bracketed by snapshots, so neither side sees what the other wrote.
 
 use super::snapshot::Snapshot;
-use super::{Answer, Request, Runner};
+use super::state::StateError;
+use super::{Answer, ExecError, Request, Runner};
 use crate::stack::Stack;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -24,12 +25,21 @@ impl<'s> StateGuard<'s> {
     }
 
     /// Fresh stack, then the request's setup (placeholders relative to its clock).
-    pub async fn prepare(&self, req: &Request<'_>) -> anyhow::Result<()> {
+    pub async fn prepare(&self, req: &Request<'_>) -> Result<(), ExecError> {
         self.stack.reset().await?;
         if let Some(setup) = req.setup {
             super::state::seed(self.stack, setup, &self.fixtures_dir, req.now)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}: {e}", req.label))?;
+                .map_err(|e| match e {
+                    StateError::Seed { at, message } => StateError::Seed {
+                        at: format!("{} {at}", req.label),
+                        message,
+                    },
+                    StateError::Invalid { at, message } => StateError::Invalid {
+                        at: format!("{} {at}", req.label),
+                        message,
+                    },
+                })?;
         }
         Ok(())
     }
@@ -47,11 +57,9 @@ pub async fn answer_prepared(
     runner: &Runner<'_>,
     req: &Request<'_>,
     state: Option<&StateGuard<'_>>,
-) -> anyhow::Result<(Answer, Option<Value>)> {
+) -> Result<(Answer, Option<Value>), ExecError> {
     if req.needs_state() && !runner.is_remote() {
-        let guard = state.ok_or_else(|| {
-            anyhow::anyhow!("{} needs the local stack to seed its state", req.label)
-        })?;
+        let guard = state.ok_or_else(|| ExecError::NeedsStack(req.label.clone()))?;
         guard.prepare(req).await?;
         let before = Snapshot::take(guard.stack).await?;
         let answer = runner.answer(req).await?;
@@ -68,7 +76,7 @@ pub async fn two_steps(
     first: &Runner<'_>,
     second: &Runner<'_>,
     guard: &StateGuard<'_>,
-) -> anyhow::Result<(Answer, Answer, Value)> {
+) -> Result<(Answer, Answer, Value), ExecError> {
     guard.prepare(req).await?;
     let before = Snapshot::take(guard.stack).await?;
     let a = first.answer(req).await?;

@@ -85,7 +85,7 @@ pub fn function_env(
     stack_vars: &BTreeMap<String, String>,
     aws_env: &BTreeMap<String, String>,
     overrides: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, crate::config::ConfigError> {
+) -> Result<super::EnvVars, crate::config::ConfigError> {
     let cfg = project.function(function)?;
     let name = project.lambda_name(function);
     let mut env = BTreeMap::new();

@@ -28,6 +28,45 @@ use runtime_api::{apigw_view, Invocation, Outcome, Report};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// What can go wrong when a side answers: the function cannot start (not built, no Python),
+/// the local stack or an AWS call failed, a request cannot be taken where it is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Invoke(#[from] runtime_api::InvokeError),
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error("encoding the event: {0}")]
+    Event(#[from] serde_json::Error),
+    #[error("{0} needs the local stack to seed its state")]
+    NeedsStack(String),
+    #[error("a local target needs the local stack")]
+    NoStack,
+}
+
+impl ExecError {
+    /// A local service or AWS call failed (not the user's input): exit code 3.
+    pub fn is_service_failure(&self) -> bool {
+        match self {
+            ExecError::Remote(_) => true,
+            ExecError::Stack(e) => e.is_service_failure(),
+            ExecError::State(state::StateError::Seed { .. }) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Environment variables of a function process (name → value).
+pub type EnvVars = BTreeMap<String, String>;
+
 /// One request for a side: the event and what it needs around it. Built from a parity fixture
 /// (`fixtures::Case::request`), a captured event, or an event file.
 #[derive(Debug, Clone)]

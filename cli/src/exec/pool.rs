@@ -2,7 +2,7 @@
 
 use super::local::{function_env, sandbox, LocalTargetSpec, Profile};
 use super::runtime_api::Sandbox;
-use super::{Answer, Faults, Side};
+use super::{Answer, ExecError, Faults, Side};
 use crate::config::Project;
 use crate::stack::Stack;
 use axum::body::Bytes;
@@ -32,7 +32,7 @@ impl<'a> Pool<'a> {
         side: Side,
         python_src: Option<PathBuf>,
         profile: Option<Profile>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ExecError> {
         let base_env = function_env(
             project,
             function,
@@ -56,7 +56,7 @@ impl<'a> Pool<'a> {
         Ok(pool)
     }
 
-    fn build(&self, overrides: &BTreeMap<String, String>) -> anyhow::Result<Sandbox> {
+    fn build(&self, overrides: &BTreeMap<String, String>) -> Result<Sandbox, ExecError> {
         let mut env = self.base_env.clone();
         env.extend(
             overrides
@@ -95,7 +95,7 @@ impl<'a> Pool<'a> {
         &self,
         overrides: &BTreeMap<String, String>,
         event: Bytes,
-    ) -> anyhow::Result<Answer> {
+    ) -> Result<Answer, ExecError> {
         let mut sb = self.build(overrides)?;
         Ok(Answer::from(sb.invoke(event).await?))
     }
@@ -109,7 +109,7 @@ impl<'a> Pool<'a> {
         &self,
         overrides: &BTreeMap<String, String>,
         event: Bytes,
-    ) -> anyhow::Result<Answer> {
+    ) -> Result<Answer, ExecError> {
         let key = Self::key(overrides);
         let taken = self
             .idle

@@ -1,7 +1,7 @@
 //! One side, wherever it runs.
 
 use super::remote::{HttpTarget, LambdaTarget};
-use super::{Answer, Pool, Request, Side};
+use super::{Answer, ExecError, Pool, Request, Side};
 use crate::config::Project;
 use crate::stack::Stack;
 use axum::body::Bytes;
@@ -56,7 +56,7 @@ impl Runner<'_> {
         None
     }
 
-    pub async fn answer(&self, req: &Request<'_>) -> anyhow::Result<Answer> {
+    pub async fn answer(&self, req: &Request<'_>) -> Result<Answer, ExecError> {
         let event = Bytes::from(serde_json::to_vec(req.event)?);
         Ok(match self {
             Runner::Local(p) => p.invoke(&req.env, event).await?,
@@ -84,7 +84,7 @@ pub async fn runner<'a>(
     side: Side,
     at: Where<'_>,
     profile: Option<super::local::Profile>,
-) -> anyhow::Result<Runner<'a>> {
+) -> Result<Runner<'a>, ExecError> {
     if let Some(name) = at.lambda {
         let conf = crate::aws::config(project).await;
         return Ok(Runner::Lambda(LambdaTarget::new(&conf, name, at.qualifier)));
@@ -95,7 +95,7 @@ pub async fn runner<'a>(
             std::time::Duration::from_secs(60),
         )?));
     }
-    let stack = stack.ok_or_else(|| anyhow::anyhow!("a local target needs the local stack"))?;
+    let stack = stack.ok_or(ExecError::NoStack)?;
     Ok(Runner::Local(Pool::new(
         project,
         stack,

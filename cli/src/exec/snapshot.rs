@@ -12,7 +12,7 @@
 //! inside keys by `<time>` / `<uuid>`, so that two sides writing "now" under a key land on
 //! the same label; the full values stay in the entry and are judged by rules.
 
-use crate::stack::Stack;
+use crate::stack::{Stack, StackError};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -92,15 +92,34 @@ fn number(n: &str) -> Value {
         .map_or_else(|| Value::String(n.to_owned()), Value::Number)
 }
 
+/// The error of one AWS call while reading the stack.
+fn aws<E: std::error::Error>(call: &'static str) -> impl Fn(E) -> StackError {
+    move |e| StackError::Aws {
+        context: format!("snapshot {call}"),
+        message: crate::stack::aws_message(&e),
+    }
+}
+
 impl Snapshot {
     /// Read everything the stack holds.
-    pub async fn take(stack: &Stack) -> anyhow::Result<Snapshot> {
+    pub async fn take(stack: &Stack) -> Result<Snapshot, StackError> {
         let conf = stack.sdk_config().await;
         let mut snap = Snapshot::default();
         let ddb = aws_sdk_dynamodb::Client::new(&conf);
         let usage_table = stack.usage_table();
-        for table in ddb.list_tables().send().await?.table_names() {
-            let desc = ddb.describe_table().table_name(table).send().await?;
+        for table in ddb
+            .list_tables()
+            .send()
+            .await
+            .map_err(aws("dynamodb:ListTables"))?
+            .table_names()
+        {
+            let desc = ddb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(aws("dynamodb:DescribeTable"))?;
             let keys: Vec<String> = desc
                 .table()
                 .map(|t| {
@@ -117,7 +136,8 @@ impl Snapshot {
                     .table_name(table)
                     .set_exclusive_start_key(start)
                     .send()
-                    .await?;
+                    .await
+                    .map_err(aws("dynamodb:Scan"))?;
                 for item in out.items() {
                     let key = keys
                         .iter()
@@ -159,7 +179,13 @@ impl Snapshot {
                 .build(),
         );
         let manuals = stack.manuals_bucket();
-        for bucket in s3.list_buckets().send().await?.buckets() {
+        for bucket in s3
+            .list_buckets()
+            .send()
+            .await
+            .map_err(aws("s3:ListBuckets"))?
+            .buckets()
+        {
             let Some(name) = bucket.name() else { continue };
             let mut token = None;
             loop {
@@ -168,10 +194,17 @@ impl Snapshot {
                     .bucket(name)
                     .set_continuation_token(token)
                     .send()
-                    .await?;
+                    .await
+                    .map_err(aws("s3:ListObjectsV2"))?;
                 for obj in out.contents() {
                     let Some(key) = obj.key() else { continue };
-                    let got = s3.get_object().bucket(name).key(key).send().await?;
+                    let got = s3
+                        .get_object()
+                        .bucket(name)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(aws("s3:GetObject"))?;
                     let meta: BTreeMap<String, String> = got
                         .metadata()
                         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -191,7 +224,12 @@ impl Snapshot {
                         "metadata".into(),
                         serde_json::to_value(meta).unwrap_or_default(),
                     );
-                    let body = got.body.collect().await?.into_bytes();
+                    let body = got
+                        .body
+                        .collect()
+                        .await
+                        .map_err(aws("s3:GetObject body"))?
+                        .into_bytes();
                     if crate::parity::image::is_png(&body) {
                         // Two renderers never write the same PNG bytes: the image is kept and
                         // compared by pixels (the `pixels` rules of the function).

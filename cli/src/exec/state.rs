@@ -98,11 +98,23 @@ pub enum StateError {
     Seed { at: String, message: String },
 }
 
+/// A `clock` that cannot be read or pinned.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClockError {
+    #[error("'{text}' is not an RFC 3339 time ({reason})")]
+    NotRfc3339 { text: String, reason: String },
+    #[error("a pinned `clock` needs libfaketime (run scripts/setup.sh, which installs it)")]
+    NoFaketime,
+}
+
 /// Parse the `clock` of a fixture (RFC 3339, e.g. `2026-11-15T12:00:00Z`).
-pub fn parse_clock(text: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_clock(text: &str) -> Result<DateTime<Utc>, ClockError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("'{text}' is not an RFC 3339 time ({e})"))
+        .map_err(|e| ClockError::NotRfc3339 {
+            text: text.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// The libfaketime library installed by scripts/setup.sh, if present.
@@ -117,10 +129,8 @@ pub fn faketime_library() -> Option<PathBuf> {
 
 /// Environment that starts a function process at `clock` (time then advances normally).
 /// Monotonic clocks are left alone so that timeouts and timers keep working.
-pub fn clock_env(clock: &DateTime<Utc>) -> Result<BTreeMap<String, String>, String> {
-    let lib = faketime_library().ok_or_else(|| {
-        "a pinned `clock` needs libfaketime (run scripts/setup.sh, which installs it)".to_string()
-    })?;
+pub fn clock_env(clock: &DateTime<Utc>) -> Result<super::EnvVars, ClockError> {
+    let lib = faketime_library().ok_or(ClockError::NoFaketime)?;
     Ok(BTreeMap::from([
         ("LD_PRELOAD".into(), lib.display().to_string()),
         (
@@ -515,7 +525,10 @@ mod tests {
     fn clock_env_starts_processes_at_the_clock() {
         if faketime_library().is_none() {
             // setup.sh installs libfaketime; without it a clock is an input error (tested below).
-            assert!(clock_env(&at()).unwrap_err().contains("libfaketime"));
+            assert!(clock_env(&at())
+                .unwrap_err()
+                .to_string()
+                .contains("libfaketime"));
             return;
         }
         let env = clock_env(&at()).unwrap();

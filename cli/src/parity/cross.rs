@@ -9,8 +9,9 @@ use super::diff::{diff_responses, diff_state, DiffInput};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
 use super::run::{noise_between, state_noise_between};
+use super::ParityError;
 use crate::exec::snapshot::Snapshot;
-use crate::exec::{Answer, Runner, StateGuard};
+use crate::exec::{Answer, ExecError, Runner, StateGuard};
 use crate::fixtures::cross::Loaded;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -28,18 +29,21 @@ async fn run_steps(
     rust_at: &[bool],
     sides: &Sides<'_>,
     guard: &StateGuard<'_>,
-) -> anyhow::Result<(Vec<Answer>, Value)> {
+) -> Result<(Vec<Answer>, Value), ParityError> {
     guard.prepare(&sc.cases[0].request()?).await?;
-    let before = Snapshot::take(guard.stack).await?;
+    let before = Snapshot::take(guard.stack).await.map_err(ExecError::from)?;
     let mut answers = Vec::new();
     for (case, rust) in sc.cases.iter().zip(rust_at) {
         let map = if *rust { &sides.rust } else { &sides.python };
         let runner = map
             .get(&case.function)
-            .ok_or_else(|| anyhow::anyhow!("no runner for {}", case.function))?;
+            .ok_or_else(|| ParityError::NoRunner {
+                scenario: sc.scenario.name.clone(),
+                function: case.function.clone(),
+            })?;
         answers.push(runner.answer(&case.request()?).await?);
     }
-    let after = Snapshot::take(guard.stack).await?;
+    let after = Snapshot::take(guard.stack).await.map_err(ExecError::from)?;
     Ok((answers, Snapshot::changes(&before, &after)))
 }
 
@@ -58,7 +62,7 @@ pub async fn run(
     rules: &Rules,
     sides: &Sides<'_>,
     guard: &StateGuard<'_>,
-) -> anyhow::Result<Vec<CaseResult>> {
+) -> Result<Vec<CaseResult>, ParityError> {
     let _one_at_a_time = guard.one_at_a_time().await;
     let started = Instant::now();
     let n = sc.cases.len();

@@ -374,7 +374,7 @@ impl Walker<'_, '_> {
         if let Some(shift) = tolerance.max_box_shift {
             match super::image::compare_boxes(a, b, shift) {
                 Ok(None) => {}
-                Ok(Some(why)) | Err(why) => {
+                Ok(Some(why)) | Err(super::image::ImageError(why)) => {
                     self.push_at(path, Kind::Pixels, None, None, Some(why));
                     return true;
                 }
@@ -383,7 +383,7 @@ impl Walker<'_, '_> {
         match super::image::compare(a, b) {
             Ok(stats) if stats.within(&tolerance) => {}
             Ok(stats) => self.push_at(path, Kind::Pixels, None, None, Some(stats.summary())),
-            Err(why) => self.push_at(path, Kind::Pixels, None, None, Some(why)),
+            Err(why) => self.push_at(path, Kind::Pixels, None, None, Some(why.to_string())),
         }
         true
     }

@@ -53,14 +53,26 @@ pub fn is_png(bytes: &[u8]) -> bool {
 }
 
 /// Decode to 8-bit RGBA.
-fn decode(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
+/// Why two images cannot be compared pixel by pixel (not PNG, different sizes).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ImageError(pub String);
+
+fn decode(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), ImageError> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(
         png::Transformations::normalize_to_color8() | png::Transformations::ALPHA,
     );
-    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-    let mut buf = vec![0; reader.output_buffer_size().ok_or("image too large")?];
-    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
+    let mut reader = decoder.read_info().map_err(|e| ImageError(e.to_string()))?;
+    let mut buf = vec![
+        0;
+        reader
+            .output_buffer_size()
+            .ok_or_else(|| ImageError("image too large".into()))?
+    ];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| ImageError(e.to_string()))?;
     buf.truncate(info.buffer_size());
     let rgba = match info.color_type {
         png::ColorType::Rgba => buf,
@@ -69,9 +81,9 @@ fn decode(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), String> {
             .flat_map(|p| [p[0], p[0], p[0], p[1]])
             .collect(),
         other => {
-            return Err(format!(
+            return Err(ImageError(format!(
                 "unexpected colour type {other:?} after normalisation"
-            ))
+            )))
         }
     };
     Ok((info.width, info.height, rgba))
@@ -150,9 +162,9 @@ fn dominant_tint(width: u32, rgba: &[u8], b: &PixelBox) -> [u8; 3] {
 }
 
 /// `None` when the highlight boxes agree within `shift` pixels, else what differs.
-pub fn compare_boxes(a: &[u8], b: &[u8], shift: u32) -> Result<Option<String>, String> {
-    let (wa, ha, pa) = decode(a).map_err(|e| format!("python image: {e}"))?;
-    let (wb, hb, pb) = decode(b).map_err(|e| format!("rust image: {e}"))?;
+pub fn compare_boxes(a: &[u8], b: &[u8], shift: u32) -> Result<Option<String>, ImageError> {
+    let (wa, ha, pa) = decode(a).map_err(|e| ImageError(format!("python image: {e}")))?;
+    let (wb, hb, pb) = decode(b).map_err(|e| ImageError(format!("rust image: {e}")))?;
     let (ba, bb) = (highlight_boxes(wa, ha, &pa), highlight_boxes(wb, hb, &pb));
     let close = ba.len() == bb.len()
         && ba
@@ -187,11 +199,13 @@ pub fn compare_boxes(a: &[u8], b: &[u8], shift: u32) -> Result<Option<String>, S
 
 /// Compare two PNG images; `Err` says why they cannot be compared pixel by pixel (not PNG,
 /// different sizes).
-pub fn compare(a: &[u8], b: &[u8]) -> Result<PixelStats, String> {
-    let (wa, ha, pa) = decode(a).map_err(|e| format!("python image: {e}"))?;
-    let (wb, hb, pb) = decode(b).map_err(|e| format!("rust image: {e}"))?;
+pub fn compare(a: &[u8], b: &[u8]) -> Result<PixelStats, ImageError> {
+    let (wa, ha, pa) = decode(a).map_err(|e| ImageError(format!("python image: {e}")))?;
+    let (wb, hb, pb) = decode(b).map_err(|e| ImageError(format!("rust image: {e}")))?;
     if (wa, ha) != (wb, hb) {
-        return Err(format!("sizes differ: python {wa}×{ha}, rust {wb}×{hb}"));
+        return Err(ImageError(format!(
+            "sizes differ: python {wa}×{ha}, rust {wb}×{hb}"
+        )));
     }
     let pixels = (wa as usize) * (ha as usize);
     let (mut sum, mut max, mut differing, mut over) = (0u64, 0u8, 0usize, 0usize);
@@ -277,6 +291,7 @@ mod tests {
         assert!(
             compare(&small, &encode(10, 10, &px, png::Compression::Fast))
                 .unwrap_err()
+                .0
                 .contains("sizes differ")
         );
     }

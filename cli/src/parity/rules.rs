@@ -23,6 +23,11 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 use std::path::Path;
 
+/// What is wrong with one rule or divergence (`rule[2].path: …`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct RuleError(pub String);
+
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {message}")]
 pub struct RulesError {
@@ -110,9 +115,9 @@ pub struct PathPattern {
 }
 
 impl PathPattern {
-    pub fn new(text: &str) -> Result<Self, String> {
+    pub fn new(text: &str) -> Result<Self, RuleError> {
         if !text.starts_with('$') {
-            return Err(format!("path '{text}' must start with '$'"));
+            return Err(RuleError(format!("path '{text}' must start with '$'")));
         }
         let mut re = String::from("^");
         let mut chars = text.chars().peekable();
@@ -130,7 +135,7 @@ impl PathPattern {
         }
         // A pattern also covers everything below the node it names.
         re.push_str(r"(?:$|[.\[].*)");
-        let re = regex::Regex::new(&re).map_err(|e| format!("path '{text}': {e}"))?;
+        let re = regex::Regex::new(&re).map_err(|e| RuleError(format!("path '{text}': {e}")))?;
         Ok(Self {
             text: text.to_owned(),
             re,
@@ -187,10 +192,10 @@ pub struct Rules {
     pub divergences: Vec<Divergence>,
 }
 
-fn glob(s: &str, what: &str) -> Result<GlobMatcher, String> {
+fn glob(s: &str, what: &str) -> Result<GlobMatcher, RuleError> {
     Glob::new(s)
         .map(|g| g.compile_matcher())
-        .map_err(|e| format!("{what}: invalid glob '{s}': {e}"))
+        .map_err(|e| RuleError(format!("{what}: invalid glob '{s}': {e}")))
 }
 
 impl Rules {
@@ -205,13 +210,13 @@ impl Rules {
                 })
             }
         };
-        Self::parse(&text).map_err(|message| RulesError {
+        Self::parse(&text).map_err(|e| RulesError {
             file: file.display().to_string(),
-            message,
+            message: e.0,
         })
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, RuleError> {
         let de = toml::Deserializer::new(text);
         let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -226,28 +231,35 @@ impl Rules {
                     )
                 })
                 .unwrap_or_default();
-            format!("{path}: {msg}{line}")
+            RuleError(format!("{path}: {msg}{line}"))
         })?;
         let mut rules = Vec::new();
         for (i, r) in raw.rules.into_iter().enumerate() {
             let at = format!("rule[{i}]");
-            let path = PathPattern::new(&r.path).map_err(|e| format!("{at}.path: {e}"))?;
+            let path =
+                PathPattern::new(&r.path).map_err(|e| RuleError(format!("{at}.path: {e}")))?;
             match r.action {
                 Action::Tolerance if r.abs.is_none() && r.rel.is_none() => {
-                    return Err(format!("{at}: action \"tolerance\" needs `abs` or `rel`"))
+                    return Err(RuleError(format!(
+                        "{at}: action \"tolerance\" needs `abs` or `rel`"
+                    )))
                 }
                 Action::Normalize if r.normalizer.is_none() => {
-                    return Err(format!("{at}: action \"normalize\" needs `normalizer`"))
+                    return Err(RuleError(format!(
+                        "{at}: action \"normalize\" needs `normalizer`"
+                    )))
                 }
                 Action::Pixels if r.max_mean.is_none() && r.max_differing_over_64.is_none() => {
-                    return Err(format!(
+                    return Err(RuleError(format!(
                         "{at}: action \"pixels\" needs `max_mean` or `max_differing_over_64`"
-                    ))
+                    )))
                 }
                 _ => {}
             }
             if r.normalizer == Some(Normalizer::StackVar) && r.var.is_none() {
-                return Err(format!("{at}: normalizer \"stack_var\" needs `var`"));
+                return Err(RuleError(format!(
+                    "{at}: normalizer \"stack_var\" needs `var`"
+                )));
             }
             rules.push(Rule {
                 function: r
@@ -279,9 +291,9 @@ impl Rules {
         for (i, d) in raw.divergences.into_iter().enumerate() {
             let at = format!("divergence[{i}]");
             if d.reason.trim().is_empty() {
-                return Err(format!(
+                return Err(RuleError(format!(
                     "{at}.reason: must say why the difference is accepted"
-                ));
+                )));
             }
             let label = format!(
                 "{}{}{}",
@@ -307,7 +319,7 @@ impl Rules {
                     .as_deref()
                     .map(PathPattern::new)
                     .transpose()
-                    .map_err(|e| format!("{at}.path: {e}"))?,
+                    .map_err(|e| RuleError(format!("{at}.path: {e}")))?,
                 reason: d.reason,
                 label,
             });
@@ -366,24 +378,29 @@ mod tests {
 
     #[test]
     fn divergence_without_reason_is_rejected_with_its_index() {
-        let err = Rules::parse("[[divergence]]\nfunction = \"health\"\n").unwrap_err();
+        let err = Rules::parse("[[divergence]]\nfunction = \"health\"\n")
+            .unwrap_err()
+            .0;
         assert!(err.contains("divergence[0]"), "{err}");
         assert!(err.contains("reason"), "{err}");
     }
 
     #[test]
     fn unknown_key_is_rejected() {
-        let err =
-            Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"ignore\"\nbogus = 1\n").unwrap_err();
+        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"ignore\"\nbogus = 1\n")
+            .unwrap_err()
+            .0;
         assert!(err.contains("rule[0]"), "{err}");
         assert!(err.contains("bogus"), "{err}");
-        let err = Rules::parse("[headerz]\n").unwrap_err();
+        let err = Rules::parse("[headerz]\n").unwrap_err().0;
         assert!(err.contains("headerz"), "{err}");
     }
 
     #[test]
     fn tolerance_needs_a_bound() {
-        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"tolerance\"\n").unwrap_err();
+        let err = Rules::parse("[[rule]]\npath = \"$.a\"\naction = \"tolerance\"\n")
+            .unwrap_err()
+            .0;
         assert!(err.contains("abs"), "{err}");
     }
 }

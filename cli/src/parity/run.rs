@@ -4,6 +4,7 @@
 use super::diff::{diff_responses, diff_state, DiffInput, SideCtx};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
+use super::ParityError;
 use crate::exec::guard::{answer_prepared, two_steps};
 use crate::exec::{Answer, Runner, StateGuard};
 use crate::fixtures::{Case, RecordMeta};
@@ -78,7 +79,7 @@ pub async fn python_twice(
     case: &Case,
     stack: Option<&Stack>,
     state: Option<&StateGuard<'_>>,
-) -> anyhow::Result<(Answer, Option<Value>, Vec<String>, SideCtx)> {
+) -> Result<(Answer, Option<Value>, Vec<String>, SideCtx), ParityError> {
     let req = case.request()?;
     let _one_at_a_time = match state {
         Some(g) if req.needs_state() => Some(g.one_at_a_time().await),
@@ -104,7 +105,7 @@ pub async fn run_case(
     stack: Option<&Stack>,
     state: Option<&StateGuard<'_>>,
     allow_writes: bool,
-) -> anyhow::Result<CaseResult> {
+) -> Result<CaseResult, ParityError> {
     let started = Instant::now();
     let req = case.request()?;
     let refusal = rust.refuses(&req, allow_writes).or_else(|| match python {
@@ -207,7 +208,7 @@ pub async fn run_cross(
     python: &Runner<'_>,
     rust: &Runner<'_>,
     guard: &StateGuard<'_>,
-) -> anyhow::Result<Vec<CaseResult>> {
+) -> Result<Vec<CaseResult>, ParityError> {
     let _one_at_a_time = guard.one_at_a_time().await;
     let started = Instant::now();
     let req = case.request()?;

@@ -10,7 +10,7 @@
 //! a controller that cannot see must not leave traffic where it is.
 
 use super::journal::{Action, EventKind, Journal};
-use super::monitor::{Monitor, SideCounts};
+use super::monitor::{MetricsError, Monitor, SideCounts};
 use super::router::{Router, RouterError, Weights};
 use super::{judge, Thresholds, Verdict};
 use std::future::Future;
@@ -29,7 +29,7 @@ pub trait Metrics {
     fn read(
         &self,
         window: Duration,
-    ) -> impl Future<Output = Result<(SideCounts, SideCounts), String>> + Send;
+    ) -> impl Future<Output = Result<(SideCounts, SideCounts), MetricsError>> + Send;
 }
 
 /// How a watch window passes (a progress bar in the CLI, nothing in tests).
@@ -53,7 +53,7 @@ impl Metrics for Monitor {
     fn read(
         &self,
         window: Duration,
-    ) -> impl Future<Output = Result<(SideCounts, SideCounts), String>> + Send {
+    ) -> impl Future<Output = Result<(SideCounts, SideCounts), MetricsError>> + Send {
         Monitor::read(self, window)
     }
 }
@@ -363,6 +363,7 @@ impl<R: Routing, M: Metrics, P: Pause> Controller<'_, R, M, P> {
                     counts
                 }
                 Err(error) => {
+                    let error = error.to_string();
                     metric_errors += 1;
                     let limit = self.limits.metric_errors;
                     self.decide(
@@ -514,14 +515,14 @@ mod tests {
     }
 
     /// Windows served in order; the last one repeats.
-    struct Windows(Mutex<VecDeque<Result<(SideCounts, SideCounts), String>>>);
+    struct Windows(Mutex<VecDeque<Result<(SideCounts, SideCounts), MetricsError>>>);
 
-    fn windows(w: Vec<Result<(SideCounts, SideCounts), String>>) -> Windows {
+    fn windows(w: Vec<Result<(SideCounts, SideCounts), MetricsError>>) -> Windows {
         Windows(Mutex::new(w.into()))
     }
 
     impl Metrics for Windows {
-        async fn read(&self, _: Duration) -> Result<(SideCounts, SideCounts), String> {
+        async fn read(&self, _: Duration) -> Result<(SideCounts, SideCounts), MetricsError> {
             let mut q = self.0.lock().unwrap();
             if q.len() > 1 {
                 q.pop_front().unwrap()
@@ -543,7 +544,14 @@ mod tests {
         }
     }
 
-    fn ok(py: (u64, u64), rs: (u64, u64)) -> Result<(SideCounts, SideCounts), String> {
+    fn unreadable(message: &str) -> MetricsError {
+        MetricsError {
+            metric: "Invocations".into(),
+            message: message.into(),
+        }
+    }
+
+    fn ok(py: (u64, u64), rs: (u64, u64)) -> Result<(SideCounts, SideCounts), MetricsError> {
         Ok((c(py.0, py.1), c(rs.0, rs.1)))
     }
 
@@ -716,7 +724,7 @@ mod tests {
     fn unreadable_metrics_hold_then_roll_back() {
         let r = run(
             FakeRouter::at(0.0),
-            windows(vec![Err("connection refused".into())]),
+            windows(vec![Err(unreadable("connection refused"))]),
             &[5.0, 100.0],
             false,
             &[],
@@ -740,11 +748,11 @@ mod tests {
         let r = run(
             FakeRouter::at(0.0),
             windows(vec![
-                Err("x".into()),
-                Err("x".into()),
+                Err(unreadable("x")),
+                Err(unreadable("x")),
                 ok((1000, 0), (300, 0)),
-                Err("x".into()),
-                Err("x".into()),
+                Err(unreadable("x")),
+                Err(unreadable("x")),
                 ok((1000, 0), (300, 0)),
             ]),
             &[5.0, 25.0, 100.0],

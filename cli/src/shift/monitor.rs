@@ -3,6 +3,14 @@
 use aws_sdk_cloudwatch::types::{Dimension, Statistic};
 use std::time::Duration;
 
+/// CloudWatch could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cloudwatch:GetMetricStatistics {metric}: {message}")]
+pub struct MetricsError {
+    pub metric: String,
+    pub message: String,
+}
+
 /// Counts of one side in one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SideCounts {
@@ -81,7 +89,7 @@ impl Monitor {
         metric: &str,
         dims: Vec<Dimension>,
         window: Duration,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, MetricsError> {
         let end = std::time::SystemTime::now();
         let start = end - window;
         let period = (window.as_secs().max(60) / 60 * 60) as i32;
@@ -97,11 +105,9 @@ impl Monitor {
             .statistics(Statistic::Sum)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "cloudwatch:GetMetricStatistics {metric}: {}",
-                    crate::stack::aws_message(&e)
-                )
+            .map_err(|e| MetricsError {
+                metric: metric.to_owned(),
+                message: crate::stack::aws_message(&e),
             })?;
         Ok(out
             .datapoints()
@@ -112,7 +118,7 @@ impl Monitor {
     }
 
     /// (python, rust) counts over the last `window`.
-    pub async fn read(&self, window: Duration) -> Result<(SideCounts, SideCounts), String> {
+    pub async fn read(&self, window: Duration) -> Result<(SideCounts, SideCounts), MetricsError> {
         let mut out = [SideCounts::default(); 2];
         for (i, rust) in [false, true].into_iter().enumerate() {
             out[i].invocations = self

@@ -310,7 +310,7 @@ async fn handle(
 }
 
 /// Serve recordings from `dir` on 127.0.0.1:`port` until the process ends.
-pub async fn serve(dir: &Path, misses: &Path, port: u16) -> anyhow::Result<()> {
+pub async fn serve(dir: &Path, misses: &Path, port: u16) -> Result<(), ReplayError> {
     let recordings = load(dir)?;
     println!(
         "bedrock replay: {} recording(s) from {} on 127.0.0.1:{port}",
@@ -322,9 +322,13 @@ pub async fn serve(dir: &Path, misses: &Path, port: u16) -> anyhow::Result<()> {
         misses: misses.to_path_buf(),
     });
     let app = axum::Router::new().fallback(handle).with_state(state);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    axum::serve(listener, app).await?;
-    Ok(())
+    let at = format!("127.0.0.1:{port}");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| ReplayError::Io(at.clone(), e))?;
+    axum::serve(listener, app)
+        .await
+        .map_err(|e| ReplayError::Io(at, e))
 }
 
 #[cfg(test)]

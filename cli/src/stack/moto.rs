@@ -1,19 +1,22 @@
 //! Fixtures in moto that local runs need: an IAM role, and a function with a Python version,
 //! a Rust version and an alias (what `functions publish --as-version-of` produces in AWS).
 
-use super::Stack;
+use super::{Stack, StackError};
 
 /// Create the rehearsal function in moto: version 1 (Python), version 2 (Rust), alias `live` → 1.
-pub async fn create_two_version_function(stack: &Stack, name: &str) -> anyhow::Result<()> {
+pub async fn create_two_version_function(stack: &Stack, name: &str) -> Result<(), StackError> {
     let conf = stack.sdk_config().await;
     let lambda = aws_sdk_lambda::Client::new(&conf);
     let role = create_role(&stack.moto_url()).await?;
-    let blob = |name: &str, body: &[u8]| -> anyhow::Result<aws_sdk_lambda::primitives::Blob> {
-        Ok(aws_sdk_lambda::primitives::Blob::new(crate::package::zip(
-            &[(name, body, 0o755)],
-        )?))
+    let blob = |name: &str, body: &[u8]| -> Result<aws_sdk_lambda::primitives::Blob, StackError> {
+        crate::package::zip(&[(name, body, 0o755)])
+            .map(aws_sdk_lambda::primitives::Blob::new)
+            .map_err(|e| StackError::Io(format!("zip: {e}")))
     };
-    let err = |e: &dyn std::error::Error| anyhow::anyhow!("moto: {}", e);
+    let err = |e: &dyn std::error::Error| StackError::Aws {
+        context: format!("moto: rehearsal function {name}"),
+        message: crate::stack::aws_message(&e),
+    };
     lambda
         .create_function()
         .function_name(name)
@@ -62,15 +65,21 @@ pub async fn create_two_version_function(stack: &Stack, name: &str) -> anyhow::R
 const ROLE: &str = "manuel-rehearsal";
 
 /// One call of IAM's query API (moto does not check signatures); the response body.
-async fn iam(moto: &str, params: &[(&str, &str)]) -> anyhow::Result<String> {
-    Ok(reqwest::Client::new()
+async fn iam(moto: &str, params: &[(&str, &str)]) -> Result<String, StackError> {
+    let fail = |e: reqwest::Error| StackError::Service {
+        service: format!("moto iam {moto}"),
+        message: e.to_string(),
+    };
+    reqwest::Client::new()
         .post(moto)
         .header("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x")
         .form(params)
         .send()
-        .await?
+        .await
+        .map_err(fail)?
         .text()
-        .await?)
+        .await
+        .map_err(fail)
 }
 
 /// The text of the first `<tag>…</tag>` in an XML answer.
@@ -81,7 +90,7 @@ fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
 
 /// The IAM role a function needs, created once per stack (a second rehearsal on the same
 /// running stack finds it and reuses it).
-pub async fn create_role(moto: &str) -> anyhow::Result<String> {
+pub async fn create_role(moto: &str) -> Result<String, StackError> {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let version = ("Version", "2010-05-08");
     let mut body = iam(
@@ -99,10 +108,12 @@ pub async fn create_role(moto: &str) -> anyhow::Result<String> {
     }
     match xml_text(&body, "Arn") {
         Some(arn) => Ok(arn.to_owned()),
-        None => anyhow::bail!(
-            "moto iam:CreateRole {ROLE}: {}",
-            xml_text(&body, "Message").unwrap_or("no role ARN in the answer")
-        ),
+        None => Err(StackError::Aws {
+            context: format!("moto iam:CreateRole {ROLE}"),
+            message: xml_text(&body, "Message")
+                .unwrap_or("no role ARN in the answer")
+                .to_owned(),
+        }),
     }
 }
 

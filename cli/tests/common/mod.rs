@@ -168,12 +168,21 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// An AWS or local-service failure: exit 3 and exactly one line on stderr with every `needle`.
+pub fn assert_service_error(o: &Output, needles: &[&str]) {
+    assert_one_line_error(o, 3, needles)
+}
+
 /// Bad input: exit 2 and exactly one line on stderr that contains every `needle`.
 pub fn assert_input_error(o: &Output, needles: &[&str]) {
+    assert_one_line_error(o, 2, needles)
+}
+
+fn assert_one_line_error(o: &Output, code: i32, needles: &[&str]) {
     let err = stderr(o);
     assert_eq!(
         o.status.code(),
-        Some(2),
+        Some(code),
         "stderr: {err}\nstdout: {}",
         stdout(o)
     );

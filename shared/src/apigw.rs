@@ -4,6 +4,7 @@
 //! anything) and return the proxy response dict. Accessors mirror Python's `event.get(k, default)`
 //! so that ports keep the same behaviour for missing keys and explicit `null`s.
 
+use crate::py::PyException;
 use crate::pyjson;
 use serde_json::{Map, Value};
 
@@ -75,21 +76,24 @@ pub enum PyGet<'a> {
 
 /// `event.get(key)` when `event` is a dict; `Err` carries the AttributeError Python raises when
 /// the event is not a dict (`'list' object has no attribute 'get'`).
-pub fn dict_get<'a>(obj: &'a Value, key: &str) -> Result<PyGet<'a>, String> {
+pub fn dict_get<'a>(obj: &'a Value, key: &str) -> Result<PyGet<'a>, PyException> {
     match obj {
         Value::Object(map) => Ok(match map.get(key) {
             Some(v) => PyGet::Present(v),
             None => PyGet::Missing,
         }),
-        other => Err(format!(
-            "'{}' object has no attribute 'get'",
-            crate::py::type_name(other)
+        other => Err(PyException::new(
+            "AttributeError",
+            format!(
+                "'{}' object has no attribute 'get'",
+                crate::py::type_name(other)
+            ),
         )),
     }
 }
 
 /// `event.get("httpMethod", default)` for a string default.
-pub fn get_or<'a>(obj: &'a Value, key: &str, default: &'a Value) -> Result<&'a Value, String> {
+pub fn get_or<'a>(obj: &'a Value, key: &str, default: &'a Value) -> Result<&'a Value, PyException> {
     Ok(match dict_get(obj, key)? {
         PyGet::Present(v) => v,
         PyGet::Missing => default,
@@ -116,10 +120,10 @@ mod tests {
     fn get_on_non_dict_raises_like_python() {
         assert_eq!(
             dict_get(&json!([1]), "x").unwrap_err(),
-            "'list' object has no attribute 'get'"
+            PyException::new("AttributeError", "'list' object has no attribute 'get'")
         );
         assert_eq!(
-            dict_get(&Value::Null, "x").unwrap_err(),
+            dict_get(&Value::Null, "x").unwrap_err().message,
             "'NoneType' object has no attribute 'get'"
         );
         assert_eq!(dict_get(&json!({}), "x").unwrap(), PyGet::Missing);

@@ -19,7 +19,7 @@ pub fn claims_sub(event: &Value) -> Result<Option<Value>, PyException> {
     let Some(claims) = subscript(authorizer, "claims")? else {
         return Ok(None);
     };
-    match dict_get(claims, "sub").map_err(|m| PyException::new("AttributeError", m))? {
+    match dict_get(claims, "sub")? {
         PyGet::Present(v) => Ok(Some(v.clone())),
         PyGet::Missing => Ok(Some(Value::Null)),
     }

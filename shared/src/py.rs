@@ -197,9 +197,14 @@ pub fn strip(s: &str) -> &str {
 }
 
 /// Python's `int(s)` for a `str` in base 10: surrounding whitespace, an optional sign, digits
-/// with single underscores between them. The error is Python's ValueError message.
-pub fn parse_int(s: &str) -> Result<i64, String> {
-    let err = || format!("invalid literal for int() with base 10: {}", repr_str(s));
+/// with single underscores between them. The error is the ValueError Python raises.
+pub fn parse_int(s: &str) -> Result<i64, PyException> {
+    let err = || {
+        PyException::new(
+            "ValueError",
+            format!("invalid literal for int() with base 10: {}", repr_str(s)),
+        )
+    };
     let t = s.trim_matches(|c: char| c.is_whitespace());
     let (neg, digits) = match (t.strip_prefix('-'), t.strip_prefix('+')) {
         (Some(rest), _) => (true, rest),
@@ -332,7 +337,10 @@ mod tests {
         assert_eq!(parse_int("-7"), Ok(-7));
         assert_eq!(
             parse_int("abc"),
-            Err("invalid literal for int() with base 10: 'abc'".into())
+            Err(PyException::new(
+                "ValueError",
+                "invalid literal for int() with base 10: 'abc'"
+            ))
         );
         assert!(parse_int("1__0").is_err());
         assert!(parse_int("").is_err());

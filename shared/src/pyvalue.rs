@@ -27,6 +27,7 @@
 //! the fixed [`MAX_DEPTH`], the error carries CPython's message, and the parser is iterative so no
 //! input can overflow the Rust stack.
 
+use crate::py::PyException;
 use crate::pyjson::float_repr;
 use std::collections::HashMap;
 use std::fmt::{self, Write};
@@ -475,13 +476,13 @@ impl PyValue {
     }
 
     /// Python's `x.get(key)`: the value (or `None`) on a dict; on anything else the
-    /// `AttributeError` message, e.g. `'list' object has no attribute 'get'`.
-    pub fn get(&self, key: &str) -> Result<Option<&PyValue>, String> {
+    /// `AttributeError`, e.g. `'list' object has no attribute 'get'`.
+    pub fn get(&self, key: &str) -> Result<Option<&PyValue>, PyException> {
         match self {
             PyValue::Dict(d) => Ok(d.get(key)),
-            other => Err(format!(
-                "'{}' object has no attribute 'get'",
-                other.type_name()
+            other => Err(PyException::new(
+                "AttributeError",
+                format!("'{}' object has no attribute 'get'", other.type_name()),
             )),
         }
     }
@@ -501,15 +502,15 @@ impl PyValue {
     }
 
     /// Python's `len(x)`: code points of a `str`, items of a `list` or `dict`; otherwise the
-    /// `TypeError` message, e.g. `object of type 'int' has no len()`.
-    pub fn py_len(&self) -> Result<usize, String> {
+    /// `TypeError`, e.g. `object of type 'int' has no len()`.
+    pub fn py_len(&self) -> Result<usize, PyException> {
         match self {
             PyValue::Str(s) => Ok(s.len()),
             PyValue::List(l) => Ok(l.len()),
             PyValue::Dict(d) => Ok(d.len()),
-            other => Err(format!(
-                "object of type '{}' has no len()",
-                other.type_name()
+            other => Err(PyException::new(
+                "TypeError",
+                format!("object of type '{}' has no len()", other.type_name()),
             )),
         }
     }
@@ -1227,11 +1228,11 @@ mod tests {
         assert_eq!(v.get("missing"), Ok(None));
         assert_eq!(
             q.get("x").unwrap_err(),
-            "'list' object has no attribute 'get'"
+            PyException::new("AttributeError", "'list' object has no attribute 'get'")
         );
         assert_eq!(
             PyValue::Int(PyInt::I64(3)).py_len().unwrap_err(),
-            "object of type 'int' has no len()"
+            PyException::new("TypeError", "object of type 'int' has no len()")
         );
         assert_eq!(v.to_json(), None, "NaN has no serde_json form");
         assert_eq!(

@@ -161,7 +161,7 @@ pub fn key_attribute(v: &Value) -> Result<AttributeValue, PyException> {
 /// `int(os.environ.get(name, default))`.
 pub fn env_int(name: &str, default: i64) -> Result<i64, PyException> {
     match std::env::var(name) {
-        Ok(v) => parse_int(&v).map_err(|m| PyException::new("ValueError", m)),
+        Ok(v) => parse_int(&v),
         Err(_) => Ok(default),
     }
 }

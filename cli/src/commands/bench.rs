@@ -31,11 +31,11 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let rust_arch: Arch = args
         .rust_arch
         .parse()
-        .map_err(|e: String| anyhow::anyhow!("--rust-arch: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--rust-arch: {e}"))?;
     let python_arch: Arch = args
         .python_arch
         .parse()
-        .map_err(|e: String| anyhow::anyhow!("--python-arch: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("--python-arch: {e}"))?;
     let pricing_rust = LambdaPricing::for_region(&region, rust_arch)
         .map_err(|e| anyhow::anyhow!("--region: {e}"))?;
     let pricing_python = LambdaPricing::for_region(&region, python_arch)

@@ -10,7 +10,7 @@
 //!   `/health/deep` and the circuit-breaker routes the template wires to it) is a 404.
 
 use manuel_shared::apigw::{get_or, Response, CORS_ALLOW_HEADERS};
-use manuel_shared::py::{parse_int, type_name};
+use manuel_shared::py::{parse_int, type_name, PyException};
 use manuel_shared::runtime::{now_secs, InvokeContext};
 use serde_json::{json, Map, Value};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -39,9 +39,9 @@ impl HealthEnv {
 pub async fn handle(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Value {
     match route(event, ctx, env).await {
         Ok(resp) => resp.to_value(),
-        Err(message) => json_response(
+        Err(e) => json_response(
             500,
-            &json!({"status": "unhealthy", "error": message, "timestamp": now_secs()}),
+            &json!({"status": "unhealthy", "error": e.message, "timestamp": now_secs()}),
         )
         .to_value(),
     }
@@ -54,8 +54,12 @@ fn json_response(status: u16, body: &Value) -> Response {
         .json_body(body)
 }
 
-/// The body of Python's `try:` block; `Err` is `str(e)` of the exception it would raise.
-async fn route(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Result<Response, String> {
+/// The body of Python's `try:` block; `Err` is the exception it would raise.
+async fn route(
+    event: &Value,
+    ctx: &InvokeContext,
+    env: &HealthEnv,
+) -> Result<Response, PyException> {
     let default_method = json!("GET");
     let default_path = json!("");
     let method = get_or(event, "httpMethod", &default_method)?;
@@ -80,7 +84,7 @@ async fn route(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Result<Re
             "unknown".to_owned()
         } else {
             ctx.arn_part(3)
-                .ok_or_else(|| "list index out of range".to_owned())?
+                .ok_or_else(|| PyException::new("IndexError", "list index out of range"))?
                 .to_owned()
         };
         let used_mb = match &ctx.memory_limit_in_mb {
@@ -109,12 +113,12 @@ async fn route(event: &Value, ctx: &InvokeContext, env: &HealthEnv) -> Result<Re
 }
 
 /// Python's `path.endswith(suffix)`, including the AttributeError for non-strings.
-fn ends_with(path: &Value, suffix: &str) -> Result<bool, String> {
+fn ends_with(path: &Value, suffix: &str) -> Result<bool, PyException> {
     match path {
         Value::String(s) => Ok(s.ends_with(suffix)),
-        other => Err(format!(
-            "'{}' object has no attribute 'endswith'",
-            type_name(other)
+        other => Err(PyException::new(
+            "AttributeError",
+            format!("'{}' object has no attribute 'endswith'", type_name(other)),
         )),
     }
 }
@@ -135,7 +139,10 @@ pub async fn redis_check(env: &HealthEnv) -> Map<String, Value> {
             "network_unreachable",
             format!("Cannot connect to Redis endpoint (error: {errno})"),
         ),
-        Err(e) => ("network_error", format!("Network test failed: {e}")),
+        Err(e) => (
+            "network_error",
+            format!("Network test failed: {}", e.message),
+        ),
     };
     obj(json!({
         "status": "unavailable",
@@ -155,10 +162,12 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 /// Python's `socket.connect_ex((host, int(port)))` with a 5 s timeout: `Ok(0)` when connected,
-/// `Ok(errno)` when the connect failed, `Err(message)` where Python raises.
-async fn tcp_probe(host: &str, port: &str) -> Result<i32, String> {
+/// `Ok(errno)` when the connect failed, `Err` where Python raises.
+async fn tcp_probe(host: &str, port: &str) -> Result<i32, PyException> {
+    let name_unknown = || PyException::new("gaierror", "[Errno -2] Name or service not known");
     let port = parse_int(port)?;
-    let port = u16::try_from(port).map_err(|_| "connect_ex(): port must be 0-65535.".to_owned())?;
+    let port = u16::try_from(port)
+        .map_err(|_| PyException::new("OverflowError", "connect_ex(): port must be 0-65535."))?;
     let target = format!("{host}:{port}");
     let addrs: Vec<SocketAddr> = tokio::task::spawn_blocking(move || {
         target
@@ -166,10 +175,10 @@ async fn tcp_probe(host: &str, port: &str) -> Result<i32, String> {
             .map(|it| it.filter(SocketAddr::is_ipv4).collect::<Vec<_>>())
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|_| "[Errno -2] Name or service not known".to_owned())?;
+    .map_err(|e| PyException::new("RuntimeError", e.to_string()))?
+    .map_err(|_| name_unknown())?;
     let Some(addr) = addrs.first().copied() else {
-        return Err("[Errno -2] Name or service not known".to_owned());
+        return Err(name_unknown());
     };
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await {
         Ok(Ok(_)) => Ok(0),

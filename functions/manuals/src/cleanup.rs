@@ -1,9 +1,51 @@
-//! The delete's five cleanup steps (object, knowledge-base sync, file-tracking record, Redis
-//! entries, cached page images), each failure recorded as the Python records it.
+//! `DELETE /api/manuals/{id}`: the access check, then the delete's five cleanup steps (object,
+//! knowledge-base sync, file-tracking record, Redis entries, cached page images), each failure
+//! recorded as the Python records it.
 
-use crate::{last_segment, s3_err, Clients, ManualsEnv};
-use manuel_shared::py;
+use crate::s3::{head_err, last_segment, s3_err};
+use crate::{error, failure, json_response, Clients, ManualsEnv};
+use manuel_shared::apigw::Response;
+use manuel_shared::aws::to_py;
+use manuel_shared::py::{self, PyException};
 use serde_json::{json, Map, Value};
+
+pub(crate) async fn delete_manual(
+    c: &Clients,
+    env: &ManualsEnv,
+    bucket: &str,
+    user: &Value,
+    key: &str,
+) -> Response {
+    if !key.starts_with(&format!("manuals/{}/", py::str_of(user))) {
+        return error(403, "Access denied");
+    }
+    if let Err(e) = c.s3.head_object().bucket(bucket).key(key).send().await {
+        return failure("Failed to delete manual", &head_err(&e));
+    }
+    let details = cleanup(c, env, bucket, key, &py::str_of(user)).await;
+    let completed = [
+        "s3_deletion",
+        "knowledge_base_sync",
+        "file_tracking_cleanup",
+        "cache_invalidation",
+        "pdf_page_cleanup",
+    ]
+    .iter()
+    .filter(|k| details.get(**k) == Some(&Value::Bool(true)))
+    .count();
+    json_response(
+        200,
+        &json!({
+            "message": "Manual deletion completed",
+            "success": details.get("s3_deletion").cloned().unwrap_or(Value::Bool(false)),
+            "cleanup_summary": {
+                "completed_steps": completed,
+                "total_steps": 5,
+                "details": Value::Object(details),
+            },
+        }),
+    )
+}
 
 fn push_error(results: &mut Map<String, Value>, message: String) {
     if let Some(Value::Array(errors)) = results.get_mut("errors") {
@@ -130,7 +172,7 @@ pub(crate) async fn cleanup(
     {
         let port_text = env.redis_port.clone().unwrap_or_else(|| "6379".into());
         let outcome = match py::parse_int(&port_text) {
-            Err(m) => Err(m),
+            Err(e) => Err(e),
             Ok(port) => {
                 invalidate(
                     host,
@@ -145,7 +187,7 @@ pub(crate) async fn cleanup(
                 r.insert("cache_invalidation".into(), Value::Bool(true));
                 r.insert("cache_keys_deleted".into(), json!(n));
             }
-            Err(m) => push_error(&mut r, format!("Redis cleanup: {m}")),
+            Err(e) => push_error(&mut r, format!("Redis cleanup: {}", e.message)),
         }
     }
 
@@ -155,14 +197,14 @@ pub(crate) async fn cleanup(
         .clone()
         .unwrap_or_else(|| bucket.to_owned());
     let prefix = format!("pdf-pages/{user}/{stem}/");
-    let step5: Result<i64, String> = async {
+    let step5: Result<i64, PyException> = async {
         let listing =
             c.s3.list_objects_v2()
                 .bucket(&cache_bucket)
                 .prefix(&prefix)
                 .send()
                 .await
-                .map_err(|e| s3_err(&e, "ListObjectsV2"))?;
+                .map_err(|e| to_py(&e, "s3", "ListObjectsV2"))?;
         let mut n = 0;
         for obj in listing.contents() {
             c.s3.delete_object()
@@ -170,7 +212,7 @@ pub(crate) async fn cleanup(
                 .key(obj.key().unwrap_or_default())
                 .send()
                 .await
-                .map_err(|e| s3_err(&e, "DeleteObject"))?;
+                .map_err(|e| to_py(&e, "s3", "DeleteObject"))?;
             n += 1;
         }
         Ok(n)
@@ -181,15 +223,17 @@ pub(crate) async fn cleanup(
             r.insert("pdf_page_cleanup".into(), Value::Bool(true));
             r.insert("cached_pages_deleted".into(), json!(n));
         }
-        Err(m) => push_error(&mut r, format!("PDF page cleanup: {m}")),
+        Err(e) => push_error(&mut r, format!("PDF page cleanup: {}", e.message)),
     }
     r
 }
 
 /// `KEYS pattern` then `DEL` of what it found, per pattern; the number deleted. The protocol is
 /// the `redis` crate's; a failed connection is worded as redis-py words it (the text clients
-/// see in `errors`), so the connection is first tried by hand.
-async fn invalidate(host: &str, port: i64, patterns: &[String]) -> Result<i64, String> {
+/// see in `errors`), so the connection is first tried by hand. Errors of the protocol itself
+/// carry the `redis` crate's text.
+async fn invalidate(host: &str, port: i64, patterns: &[String]) -> Result<i64, PyException> {
+    let redis_error = |e: redis::RedisError| PyException::new("RedisError", e.to_string());
     let port = port.clamp(0, 65535) as u16;
     let connect = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -197,28 +241,36 @@ async fn invalidate(host: &str, port: i64, patterns: &[String]) -> Result<i64, S
     )
     .await;
     match connect {
-        Err(_) => return Err("Timeout connecting to server".into()),
+        Err(_) => {
+            return Err(PyException::new(
+                "TimeoutError",
+                "Timeout connecting to server",
+            ))
+        }
         Ok(Err(e)) => {
             let code = e.raw_os_error().unwrap_or(0);
             let text = e.to_string();
             let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
-            return Err(format!("Error {code} connecting to {host}:{port}. {text}."));
+            return Err(PyException::new(
+                "ConnectionError",
+                format!("Error {code} connecting to {host}:{port}. {text}."),
+            ));
         }
         Ok(Ok(probe)) => drop(probe),
     }
     let client = redis::Client::open(redis::ConnectionAddr::Tcp(host.to_owned(), port))
-        .map_err(|e| e.to_string())?;
+        .map_err(redis_error)?;
     let mut con = client
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(redis_error)?;
     let mut deleted = 0;
     for p in patterns {
         let keys: Vec<Vec<u8>> = redis::cmd("KEYS")
             .arg(p)
             .query_async(&mut con)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(redis_error)?;
         if keys.is_empty() {
             continue;
         }
@@ -226,7 +278,7 @@ async fn invalidate(host: &str, port: i64, patterns: &[String]) -> Result<i64, S
             .arg(&keys)
             .query_async(&mut con)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(redis_error)?;
         deleted += n;
     }
     Ok(deleted)

@@ -226,7 +226,7 @@ async fn handle_inner(
     c: &Clients,
     engine: &Engine,
 ) -> Result<Value, PyException> {
-    let method = dict_get(event, "httpMethod").map_err(attr_err)?;
+    let method = dict_get(event, "httpMethod")?;
     if method == PyGet::Present(&Value::String("OPTIONS".into())) {
         return Ok(Response::new(200)
             .header("Access-Control-Allow-Origin", "*")
@@ -239,7 +239,7 @@ async fn handle_inner(
             .to_value());
     }
 
-    let body_data = match dict_get(event, "body").map_err(attr_err)? {
+    let body_data = match dict_get(event, "body")? {
         PyGet::Missing => PyValue::Dict(PyDict::new()),
         PyGet::Present(Value::String(text)) => match pyvalue::loads(text) {
             Ok(v) => v,
@@ -457,8 +457,8 @@ async fn download(c: &Clients, pdf_url: &PyValue) -> Result<Vec<u8>, PyException
             )))
         }
     };
-    let loc = source::s3_location(&url).map_err(|m| PyException::new("ValueError", m))?;
-    source::validate(&loc).map_err(|m| PyException::new("ParamValidationError", m))?;
+    let loc = source::s3_location(&url)?;
+    source::validate(&loc)?;
     tracing::info!(
         "Downloading from S3: bucket={}, key={}",
         loc.bucket,

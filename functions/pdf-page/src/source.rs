@@ -3,6 +3,13 @@
 //! `urllib.parse.urlparse` — including its quirks (the key is not percent-decoded, a `;params`
 //! tail of the last segment is dropped, a path-style URL yields the bucket `s3`).
 
+use manuel_shared::py::PyException;
+
+/// The `ValueError` `urlparse` (or the handler) raises.
+fn value_error(message: impl Into<String>) -> PyException {
+    PyException::new("ValueError", message)
+}
+
 /// Bucket and key of an S3 URL, or the `ValueError` text Python raises.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
@@ -36,7 +43,7 @@ fn is_scheme_char(c: char) -> bool {
 
 /// `_check_bracketed_host`: the text between `[` and `]` must be an IPv6 address (a scope
 /// `%id` allowed) or an IPvFuture literal; an IPv4 address is refused too.
-fn check_bracketed_host(host: &str) -> Result<(), String> {
+fn check_bracketed_host(host: &str) -> Result<(), PyException> {
     if let Some(rest) = host.strip_prefix('v') {
         let ok = rest.split_once('.').is_some_and(|(hex, tail)| {
             !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) && !tail.is_empty()
@@ -44,11 +51,11 @@ fn check_bracketed_host(host: &str) -> Result<(), String> {
         return if ok {
             Ok(())
         } else {
-            Err("IPvFuture address is invalid".into())
+            Err(value_error("IPvFuture address is invalid"))
         };
     }
     if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Err("An IPv4 address cannot be in brackets".into());
+        return Err(value_error("An IPv4 address cannot be in brackets"));
     }
     let (addr, scope) = match host.split_once('%') {
         Some((a, s)) => (a, Some(s)),
@@ -57,14 +64,14 @@ fn check_bracketed_host(host: &str) -> Result<(), String> {
     if scope != Some("") && addr.parse::<std::net::Ipv6Addr>().is_ok() {
         return Ok(());
     }
-    Err(format!(
+    Err(value_error(format!(
         "{} does not appear to be an IPv4 or IPv6 address",
         manuel_shared::py::repr_str(host)
-    ))
+    )))
 }
 
 /// `_checknetloc`: a non-ASCII netloc whose NFKC form grows one of `/?#@:` is refused.
-fn check_netloc(netloc: &str) -> Result<(), String> {
+fn check_netloc(netloc: &str) -> Result<(), PyException> {
     use unicode_normalization::UnicodeNormalization;
     if netloc.is_ascii() {
         return Ok(());
@@ -77,13 +84,13 @@ fn check_netloc(netloc: &str) -> Result<(), String> {
     if n == normalized || !normalized.contains(['/', '?', '#', '@', ':']) {
         return Ok(());
     }
-    Err(format!(
+    Err(value_error(format!(
         "netloc '{netloc}' contains invalid characters under NFKC normalization"
-    ))
+    )))
 }
 
-/// `urlparse(url)`: `Err` carries the ValueError message (`Invalid IPv6 URL`).
-pub fn urlparse(url: &str) -> Result<Parsed, String> {
+/// `urlparse(url)`: `Err` is the ValueError it raises (`Invalid IPv6 URL`).
+pub fn urlparse(url: &str) -> Result<Parsed, PyException> {
     let mut url: String = url
         .trim_start_matches(WHATWG_C0_CONTROL_OR_SPACE)
         .chars()
@@ -107,7 +114,7 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
         url = path.to_owned();
         let (open, close) = (netloc.contains('['), netloc.contains(']'));
         if open != close {
-            return Err("Invalid IPv6 URL".into());
+            return Err(value_error("Invalid IPv6 URL"));
         }
         if open {
             let inside = netloc.split_once('[').map_or("", |(_, r)| r);
@@ -138,12 +145,13 @@ pub fn urlparse(url: &str) -> Result<Parsed, String> {
     })
 }
 
-/// The handler's bucket/key extraction: only hosts containing `amazonaws.com` are accepted.
-pub fn s3_location(url: &str) -> Result<S3Location, String> {
+/// The handler's bucket/key extraction: only hosts containing `amazonaws.com` are accepted;
+/// anything else is the handler's `ValueError`.
+pub fn s3_location(url: &str) -> Result<S3Location, PyException> {
     let parsed = urlparse(url)?;
     let host = parsed.netloc.as_str();
     if !host.contains("amazonaws.com") {
-        return Err(format!("Unsupported URL format: {url}"));
+        return Err(value_error(format!("Unsupported URL format: {url}")));
     }
     let bucket = if let Some((b, _)) = host.split_once(".s3.") {
         b
@@ -160,7 +168,8 @@ pub fn s3_location(url: &str) -> Result<S3Location, String> {
 
 /// botocore's parameter validation for `GetObject(Bucket, Key)`: the message of the
 /// `ParamValidationError` it raises before sending anything, if any.
-pub fn validate(loc: &S3Location) -> Result<(), String> {
+pub fn validate(loc: &S3Location) -> Result<(), PyException> {
+    let invalid = |message: String| PyException::new("ParamValidationError", message);
     const PLAIN: &str = r"^[a-zA-Z0-9.\-_]{1,255}$";
     const ARN: &str = r"^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:accesspoint[/:][a-zA-Z0-9\-.]{1,63}$|^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:][a-zA-Z0-9\-]{1,63}$";
     static RES: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
@@ -171,16 +180,16 @@ pub fn validate(loc: &S3Location) -> Result<(), String> {
         )
     });
     if !plain.is_match(&loc.bucket) && !arn.is_match(&loc.bucket) {
-        return Err(format!(
+        return Err(invalid(format!(
             "Parameter validation failed:\nInvalid bucket name \"{}\": Bucket name must match the regex \"{PLAIN}\" or be an ARN matching the regex \"{ARN}\"",
             loc.bucket
-        ));
+        )));
     }
     if loc.key.is_empty() {
-        return Err(
+        return Err(invalid(
             "Parameter validation failed:\nInvalid length for parameter Key, value: 0, valid min length: 1"
                 .into(),
-        );
+        ));
     }
     Ok(())
 }
@@ -189,7 +198,7 @@ pub fn validate(loc: &S3Location) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn loc(url: &str) -> Result<(String, String), String> {
+    fn loc(url: &str) -> Result<(String, String), PyException> {
         s3_location(url).map(|l| (l.bucket, l.key))
     }
 
@@ -224,18 +233,24 @@ mod tests {
         );
         assert_eq!(
             loc("s3://manuals/a.pdf"),
-            Err("Unsupported URL format: s3://manuals/a.pdf".into())
+            Err(value_error("Unsupported URL format: s3://manuals/a.pdf"))
         );
         assert_eq!(
             loc("manuals.s3.amazonaws.com/a.pdf"),
-            Err("Unsupported URL format: manuals.s3.amazonaws.com/a.pdf".into())
+            Err(value_error(
+                "Unsupported URL format: manuals.s3.amazonaws.com/a.pdf"
+            ))
         );
         assert_eq!(
             loc("https://[::1.amazonaws.com/a.pdf"),
-            Err("Invalid IPv6 URL".into())
+            Err(value_error("Invalid IPv6 URL"))
         );
         // Python 3.11.7's messages for bracketed hosts and NFKC-unsafe hosts.
-        let err = |u: &str| loc(u).unwrap_err();
+        let err = |u: &str| {
+            let e = loc(u).unwrap_err();
+            assert_eq!(e.kind, "ValueError", "{u}");
+            e.message
+        };
         assert_eq!(
             err("https://b.s3.amazonaws.com[x]/manual.pdf"),
             "'x' does not appear to be an IPv4 or IPv6 address"
@@ -270,14 +285,17 @@ mod tests {
         };
         assert!(validate(&l)
             .unwrap_err()
+            .message
             .contains("Invalid length for parameter Key"));
         let l = S3Location {
             bucket: "user@b".into(),
             key: "k".into(),
         };
         // botocore 1.44.8's text, byte for byte.
+        let e = validate(&l).unwrap_err();
+        assert_eq!(e.kind, "ParamValidationError");
         assert_eq!(
-            validate(&l).unwrap_err(),
+            e.message,
             r#"Parameter validation failed:
 Invalid bucket name "user@b": Bucket name must match the regex "^[a-zA-Z0-9.\-_]{1,255}$" or be an ARN matching the regex "^arn:(aws).*:(s3|s3-object-lambda):[a-z\-0-9]*:[0-9]{12}:accesspoint[/:][a-zA-Z0-9\-.]{1,63}$|^arn:(aws).*:s3-outposts:[a-z\-0-9]+:[0-9]{12}:outpost[/:][a-zA-Z0-9\-]{1,63}[/:]accesspoint[/:][a-zA-Z0-9\-]{1,63}$""#
         );

@@ -13,7 +13,7 @@ fn without_pdfium_the_answer_is_500() {
     std::env::set_var("PDFIUM_LIBRARY_PATH", "/nonexistent/libpdfium.so");
     std::env::remove_var("LAMBDA_TASK_ROOT");
     let engine = Engine::load();
-    let why = engine.available().unwrap_err().to_owned();
+    let why = engine.available().unwrap_err().to_string();
     assert!(why.contains("/nonexistent/libpdfium.so (missing)"), "{why}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,15 +7,19 @@
 //! the failure path (see the `audio-*` fixtures' notes).
 
 use crate::Clients;
+use manuel_shared::py::PyException;
 use manuel_shared::pyvalue::PyValue;
 use std::time::Duration;
 
 /// Python's `base64.b64decode(s)` (non-validating): characters outside the alphabet are
 /// skipped, decoding stops once a quantum is complete with padding, and a dangling partial
-/// quantum is an error.
-pub fn b64decode_lenient(s: &str) -> Result<Vec<u8>, String> {
+/// quantum is an error (`binascii.Error`; a non-ASCII `str` is a `ValueError`).
+pub fn b64decode_lenient(s: &str) -> Result<Vec<u8>, PyException> {
     if !s.is_ascii() {
-        return Err("string argument should contain only ASCII characters".into());
+        return Err(PyException::new(
+            "ValueError",
+            "string argument should contain only ASCII characters",
+        ));
     }
     fn value(c: u8) -> Option<u8> {
         match c {
@@ -65,8 +69,8 @@ pub fn b64decode_lenient(s: &str) -> Result<Vec<u8>, String> {
     }
     match quad {
         0 => Ok(out),
-        1 => Err("Invalid base64-encoded string".into()),
-        _ => Err("Incorrect padding".into()),
+        1 => Err(PyException::new("Error", "Invalid base64-encoded string")),
+        _ => Err(PyException::new("Error", "Incorrect padding")),
     }
 }
 
@@ -98,7 +102,7 @@ pub async fn transcribe(
     match run(c, bucket, &job_name, &audio_key, file_data, content_type).await {
         Ok(text) => text,
         Err(e) => {
-            tracing::warn!("Transcription error: {e}");
+            tracing::warn!("Transcription error: {}", e.message);
             if let Err(e) =
                 c.s3.delete_object()
                     .bucket(bucket)
@@ -129,25 +133,35 @@ async fn run(
     audio_key: &str,
     file_data: &PyValue,
     content_type: &PyValue,
-) -> Result<String, String> {
+) -> Result<String, PyException> {
     use aws_sdk_transcribe::types::{LanguageCode, Media, MediaFormat, TranscriptionJobStatus};
+    let encode_error = |e: manuel_shared::pyvalue::UnicodeEncodeError| {
+        PyException::new("UnicodeEncodeError", e.to_string())
+    };
+    let client_error = |e: String| PyException::new("ClientError", e);
     let data = match file_data {
-        PyValue::Str(s) => s.to_str().map_err(|e| e.to_string())?,
+        PyValue::Str(s) => s.to_str().map_err(encode_error)?,
         other => {
-            return Err(format!(
-                "argument should be a bytes-like object or ASCII string, not '{}'",
-                other.type_name()
+            return Err(PyException::new(
+                "TypeError",
+                format!(
+                    "argument should be a bytes-like object or ASCII string, not '{}'",
+                    other.type_name()
+                ),
             ))
         }
     };
     let audio = b64decode_lenient(data)?;
     // boto3 validates ContentType as a string before sending.
     let content_type = match content_type {
-        PyValue::Str(s) => s.to_str().map_err(|e| e.to_string())?.to_owned(),
+        PyValue::Str(s) => s.to_str().map_err(encode_error)?.to_owned(),
         other => {
-            return Err(format!(
-                "Invalid type for parameter ContentType: {}",
-                other.type_name()
+            return Err(PyException::new(
+                "ParamValidationError",
+                format!(
+                    "Invalid type for parameter ContentType: {}",
+                    other.type_name()
+                ),
             ))
         }
     };
@@ -158,7 +172,7 @@ async fn run(
         .content_type(&content_type)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| client_error(e.to_string()))?;
     c.transcribe
         .start_transcription_job()
         .transcription_job_name(job_name)
@@ -171,7 +185,7 @@ async fn run(
         .language_code(LanguageCode::EnUs)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| client_error(e.to_string()))?;
     for _ in 0..6 {
         let job = c
             .transcribe
@@ -179,25 +193,25 @@ async fn run(
             .transcription_job_name(job_name)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| client_error(e.to_string()))?;
         let job = job
             .transcription_job()
-            .ok_or("no TranscriptionJob in the answer")?;
+            .ok_or_else(|| PyException::new("KeyError", "no TranscriptionJob in the answer"))?;
         match job.transcription_job_status() {
             Some(TranscriptionJobStatus::Completed) => {
                 let uri = job
                     .transcript()
                     .and_then(|t| t.transcript_file_uri())
-                    .ok_or("'TranscriptFileUri'")?;
+                    .ok_or_else(|| PyException::key_error("TranscriptFileUri"))?;
                 let doc: serde_json::Value = reqwest::get(uri)
                     .await
-                    .map_err(|e| format!("<urlopen error {e}>"))?
+                    .map_err(|e| PyException::new("URLError", format!("<urlopen error {e}>")))?
                     .json()
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| PyException::new("JSONDecodeError", e.to_string()))?;
                 let text = doc["results"]["transcripts"][0]["transcript"]
                     .as_str()
-                    .ok_or("no transcript in the result")?
+                    .ok_or_else(|| PyException::new("KeyError", "no transcript in the result"))?
                     .to_owned();
                 let _ =
                     c.s3.delete_object()
@@ -214,15 +228,21 @@ async fn run(
                 return Ok(text);
             }
             Some(TranscriptionJobStatus::Failed) => {
-                return Err(format!(
-                    "Transcription failed: {}",
-                    job.failure_reason().unwrap_or("Unknown error")
+                return Err(PyException::new(
+                    "Exception",
+                    format!(
+                        "Transcription failed: {}",
+                        job.failure_reason().unwrap_or("Unknown error")
+                    ),
                 ))
             }
             _ => tokio::time::sleep(Duration::from_secs(4)).await,
         }
     }
-    Err("Transcription timeout - please try with a shorter audio clip".into())
+    Err(PyException::new(
+        "Exception",
+        "Transcription timeout - please try with a shorter audio clip",
+    ))
 }
 
 #[cfg(test)]
@@ -236,7 +256,7 @@ mod tests {
         assert_eq!(b64decode_lenient("aGVsbG8=trailing").unwrap(), b"hello");
         assert_eq!(
             b64decode_lenient("aGVsbG8").unwrap_err(),
-            "Incorrect padding"
+            PyException::new("Error", "Incorrect padding")
         );
         assert!(b64decode_lenient("a").is_err());
         assert!(b64decode_lenient("é").is_err());

@@ -173,12 +173,12 @@ async fn answer(
         .clone()
         .ok_or_else(|| PyException::key_error("TEXT_MODEL_ID"))?;
     let retrieval_results = match &env.retrieval_results {
-        Some(v) => py::parse_int(v).map_err(|m| PyException::new("ValueError", m))?,
+        Some(v) => py::parse_int(v)?,
         None => 3,
     };
 
     let post = Value::String("POST".into());
-    let method = manuel_shared::apigw::get_or(event, "httpMethod", &post).map_err(attr_err)?;
+    let method = manuel_shared::apigw::get_or(event, "httpMethod", &post)?;
     if method.as_str() == Some("OPTIONS") {
         return Ok(Response::new(200)
             .header("Access-Control-Allow-Origin", "*")
@@ -196,7 +196,7 @@ async fn answer(
     }
     tracing::info!("Using user_id: {}", py::str_of(&user_id));
 
-    let body_data = match dict_get(event, "body").map_err(attr_err)? {
+    let body_data = match dict_get(event, "body")? {
         PyGet::Missing => PyValue::Dict(PyDict::new()),
         PyGet::Present(Value::String(text)) => match pyvalue::loads(text) {
             Ok(v) => v,
@@ -210,22 +210,13 @@ async fn answer(
         PyGet::Present(other) => PyValue::from_json(other),
     };
     let field = |k: &str| -> Result<PyValue, PyException> {
-        Ok(body_data
-            .get(k)
-            .map_err(attr_err)?
-            .cloned()
-            .unwrap_or(PyValue::None))
+        Ok(body_data.get(k)?.cloned().unwrap_or(PyValue::None))
     };
     let file_data = field("file_data")?;
     let content_type = field("content_type")?;
     let mut question = field("question")?;
 
-    if question.is_truthy()
-        && question
-            .py_len()
-            .map_err(|m| PyException::new("TypeError", m))?
-            > 1000
-    {
+    if question.is_truthy() && question.py_len()? > 1000 {
         return Ok(error_body(400, "Question too long"));
     }
 
@@ -468,10 +459,7 @@ async fn cost_info(
 ) -> Result<PyValue, PyException> {
     let _ = response_time_ms;
     let input_tokens = (question.chars().count() + context_pieces.join(" ").chars().count()) / 4;
-    let output_tokens = answer
-        .py_len()
-        .map_err(|m| PyException::new("TypeError", m))?
-        / 4;
+    let output_tokens = answer.py_len()? / 4;
     let cost = costing::request_cost(&py::str_of(user_id), operation)?;
     if let Some(table) = &env.usage_table {
         costing::store(&c.dynamodb, table, &cost).await;

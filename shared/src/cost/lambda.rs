@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use thiserror::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -13,13 +14,18 @@ pub enum Arch {
     Arm64,
 }
 
+/// An architecture name that is neither x86_64 nor arm64.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown architecture '{0}' (x86_64 or arm64)")]
+pub struct UnknownArch(pub String);
+
 impl FromStr for Arch {
-    type Err = String;
+    type Err = UnknownArch;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "x86_64" | "x86" | "amd64" => Ok(Arch::X86_64),
             "arm64" | "aarch64" | "graviton" => Ok(Arch::Arm64),
-            other => Err(format!("unknown architecture '{other}' (x86_64 or arm64)")),
+            other => Err(UnknownArch(other.to_owned())),
         }
     }
 }
@@ -63,14 +69,20 @@ const STANDARD_REGIONS: &[&str] = &[
     "sa-east-1",
 ];
 
+/// A region this table has no prices for; `Display` names it and the priced ones.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("no Lambda prices for region '{region}' (known: {known})", known = STANDARD_REGIONS.join(", "))]
+pub struct UnknownRegion {
+    pub region: String,
+}
+
 impl LambdaPricing {
     /// Prices for a region and architecture; `Err` names an unpriced region.
-    pub fn for_region(region: &str, arch: Arch) -> Result<Self, String> {
+    pub fn for_region(region: &str, arch: Arch) -> Result<Self, UnknownRegion> {
         if !STANDARD_REGIONS.contains(&region) {
-            return Err(format!(
-                "no Lambda prices for region '{region}' (known: {})",
-                STANDARD_REGIONS.join(", ")
-            ));
+            return Err(UnknownRegion {
+                region: region.to_owned(),
+            });
         }
         Ok(match arch {
             Arch::X86_64 => Self {
@@ -107,9 +119,14 @@ mod tests {
         assert!(arm.per_million(100.0, 0.0, 128) < c);
         // Init time is billed too.
         assert!(p.per_million(100.0, 10.0, 128) > c);
-        assert!(LambdaPricing::for_region("mars-1", Arch::Arm64)
-            .unwrap_err()
-            .contains("mars-1"));
+        let unknown = LambdaPricing::for_region("mars-1", Arch::Arm64).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            format!(
+                "no Lambda prices for region 'mars-1' (known: {})",
+                STANDARD_REGIONS.join(", ")
+            )
+        );
         assert_eq!("aarch64".parse::<Arch>(), Ok(Arch::Arm64));
     }
 }

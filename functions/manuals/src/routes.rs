@@ -1,0 +1,196 @@
+//! The routes: method and path to an endpoint, as the Python handler's `if` chain picks them,
+//! the caller (the authorizer's `sub` claim) and the manual id of the path parameters — with
+//! the exceptions Python raises on events of unexpected shapes.
+
+use crate::cleanup::delete_manual;
+use crate::detail::manual_detail;
+use crate::download::download_manual;
+use crate::list::list_manuals;
+use crate::{error, Clients, ManualsEnv};
+use manuel_shared::apigw::{dict_get, PyGet, Response, CORS_ALLOW_HEADERS};
+use manuel_shared::py::{self, PyException};
+use serde_json::{json, Value};
+
+pub(crate) fn attr_error(v: &Value, attr: &str) -> PyException {
+    PyException::new(
+        "AttributeError",
+        format!("'{}' object has no attribute '{attr}'", py::type_name(v)),
+    )
+}
+
+/// `needle in v` for a JSON value: `Ok(bool)`, or the TypeError of a non-container.
+pub(crate) fn py_contains(v: &Value, needle: &str) -> Result<bool, PyException> {
+    match v {
+        Value::String(s) => Ok(s.contains(needle)),
+        Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some(needle))),
+        Value::Object(o) => Ok(o.contains_key(needle)),
+        other => Err(PyException::new(
+            "TypeError",
+            format!(
+                "argument of type '{}' is not iterable",
+                py::type_name(other)
+            ),
+        )),
+    }
+}
+
+pub(crate) fn ends_with(v: &Value, suffix: &str) -> Result<bool, PyException> {
+    v.as_str()
+        .map(|s| s.ends_with(suffix))
+        .ok_or_else(|| attr_error(v, "endswith"))
+}
+
+/// The caller: the authorizer's `sub` claim when the claims are a dict holding one; anything
+/// else (no claims, a malformed request context, only a `Bearer` header) is `default-user`,
+/// as Python answers requests without credentials. Python would also take `sub` from an
+/// unverified `Bearer` payload: refused here on purpose (declared divergence).
+pub fn user_id(event: &Value) -> Value {
+    let default = || Value::String("default-user".into());
+    let get = |obj: &Value, key: &str| -> Option<Value> {
+        match dict_get(obj, key).ok()? {
+            PyGet::Present(v) => Some(v.clone()),
+            PyGet::Missing => Some(json!({})),
+        }
+    };
+    let Some(claims) = get(event, "requestContext")
+        .and_then(|rc| get(&rc, "authorizer"))
+        .and_then(|a| get(&a, "claims"))
+    else {
+        return default();
+    };
+    if py::truthy(&claims) {
+        match py_contains(&claims, "sub") {
+            Ok(true) => {
+                return match &claims {
+                    Value::Object(o) => o.get("sub").cloned().unwrap_or_else(default),
+                    _ => default(), // claims["sub"] on a list or str: TypeError, caught
+                };
+            }
+            Ok(false) => {}
+            Err(_) => return default(),
+        }
+    }
+    if has_bearer(event) {
+        tracing::info!("Bearer token without authorizer claims: not trusted, using default-user");
+    }
+    default()
+}
+
+pub(crate) fn has_bearer(event: &Value) -> bool {
+    let Some(Value::Object(h)) = event.get("headers") else {
+        return false;
+    };
+    let auth = h
+        .get("Authorization")
+        .filter(|v| py::truthy(v))
+        .or_else(|| h.get("authorization"));
+    auth.and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("Bearer "))
+}
+
+/// `urllib.parse.unquote(x)` for a non-str path parameter: the TypeError/AttributeError Python
+/// raises.
+pub(crate) fn unquote_value(v: &Value) -> Result<String, PyException> {
+    match v {
+        Value::String(s) => Ok(manuel_shared::url::unquote(s).into_owned()),
+        Value::Array(_) | Value::Object(_) => {
+            if py_contains(v, "%")? {
+                Err(PyException::new("TypeError", "unquote of a container"))
+            } else {
+                Err(attr_error(v, "split"))
+            }
+        }
+        other => Err(PyException::new(
+            "TypeError",
+            format!(
+                "argument of type '{}' is not iterable",
+                py::type_name(other)
+            ),
+        )),
+    }
+}
+
+pub(crate) async fn route(
+    event: &Value,
+    env: &ManualsEnv,
+    c: &Clients,
+) -> Result<Response, PyException> {
+    let bucket = env
+        .manuals_bucket
+        .clone()
+        .ok_or_else(|| PyException::key_error("MANUALS_BUCKET"))?;
+    let get_or = |key: &str, default: Value| -> Result<Value, PyException> {
+        match dict_get(event, key)? {
+            PyGet::Present(v) => Ok(v.clone()),
+            PyGet::Missing => Ok(default),
+        }
+    };
+    let method = get_or("httpMethod", json!("GET"))?;
+    let path = get_or("path", json!(""))?;
+    let method = method.as_str().unwrap_or("\u{0}not-a-str");
+    if method == "OPTIONS" {
+        return Ok(Response::new(200)
+            .header("Access-Control-Allow-Origin", "*")
+            .header("Access-Control-Allow-Methods", "GET,POST,DELETE,OPTIONS")
+            .header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+            .text_body(""));
+    }
+    let user = user_id(event);
+    tracing::info!("Final user_id: {}", py::str_of(&user));
+
+    if method == "GET" && ends_with(&path, "/api/manuals")? {
+        return Ok(list_manuals(c, &bucket, &user).await);
+    }
+    if method == "POST" && ends_with(&path, "/api/manuals/download")? {
+        return Ok(download_manual(event, c, &bucket, &user).await);
+    }
+    let by_id = |m: &str| -> Result<bool, PyException> {
+        Ok(method == m
+            && py_contains(&path, "/api/manuals/")?
+            && !ends_with(&path, "/api/manuals")?)
+    };
+    let get_detail = by_id("GET")?;
+    let delete = !get_detail && by_id("DELETE")?;
+    if get_detail || delete {
+        let params = get_or("pathParameters", json!({}))?;
+        let manual_id = if py::truthy(&params) {
+            match dict_get(&params, "id")? {
+                PyGet::Present(v) => v.clone(),
+                PyGet::Missing => Value::Null,
+            }
+        } else {
+            Value::Null
+        };
+        if !py::truthy(&manual_id) {
+            return Ok(error(400, "Manual ID is required"));
+        }
+        let key = unquote_value(&manual_id)?;
+        return Ok(if get_detail {
+            manual_detail(c, &bucket, &user, &key).await
+        } else {
+            delete_manual(c, env, &bucket, &user, &key).await
+        });
+    }
+    Ok(error(404, "Endpoint not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_from_claims_only() {
+        let claims = json!({"requestContext": {"authorizer": {"claims": {"sub": "u1"}}}});
+        assert_eq!(user_id(&claims), json!("u1"));
+        let bearer = json!({"headers": {"Authorization": "Bearer a.eyJzdWIiOiJ1MiJ9.c"}});
+        assert_eq!(user_id(&bearer), json!("default-user"));
+        assert_eq!(
+            user_id(&json!({"requestContext": null})),
+            json!("default-user")
+        );
+        let listy = json!({"requestContext": {"authorizer": {"claims": ["sub"]}}});
+        assert_eq!(user_id(&listy), json!("default-user"));
+        let null_sub = json!({"requestContext": {"authorizer": {"claims": {"sub": null}}}});
+        assert_eq!(user_id(&null_sub), Value::Null);
+    }
+}

@@ -7,7 +7,12 @@
 
 pub mod bedrock;
 pub mod moto;
+mod private;
+mod resources;
 mod services;
+
+pub use private::clean_stale_private_stacks;
+use private::write_owner;
 
 use crate::config::Project;
 use serde::{Deserialize, Serialize};
@@ -128,9 +133,6 @@ impl Drop for Stack {
         }
     }
 }
-
-/// The file in a private stack's folder naming the command that owns it.
-const OWNER_FILE: &str = "owner.json";
 
 pub fn shared_run_dir(project: &Project) -> PathBuf {
     project.state_dir().join("stack")
@@ -364,158 +366,6 @@ impl Stack {
         self.owned
     }
 
-    pub fn moto_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.info.moto.port)
-    }
-
-    pub fn usage_table(&self) -> String {
-        format!("manuel-usage-{}", self.stage)
-    }
-
-    pub fn manuals_bucket(&self) -> String {
-        format!("manuel-manuals-{}-{}", self.stage, self.account_id)
-    }
-
-    pub fn audio_bucket(&self) -> String {
-        format!("manuel-audio-{}-{}", self.stage, self.account_id)
-    }
-
-    /// Values for the `{placeholders}` of function environments (names: [`STACK_VARS`]).
-    pub fn vars(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("region".into(), self.region.clone()),
-            ("account_id".into(), self.account_id.clone()),
-            ("stage".into(), self.stage.clone()),
-            ("usage_table".into(), self.usage_table()),
-            ("manuals_bucket".into(), self.manuals_bucket()),
-            ("audio_bucket".into(), self.audio_bucket()),
-            ("redis_host".into(), "127.0.0.1".into()),
-            ("redis_port".into(), self.info.redis.port.to_string()),
-            ("kb_id".into(), "LOCALKB0001".into()),
-        ])
-    }
-
-    /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto,
-    /// and its Bedrock clients at the replay service.
-    pub fn aws_env(&self) -> BTreeMap<String, String> {
-        let mut env = BTreeMap::from([
-            ("AWS_ENDPOINT_URL".into(), self.moto_url()),
-            ("AWS_REGION".into(), self.region.clone()),
-            ("AWS_DEFAULT_REGION".into(), self.region.clone()),
-            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-            ("AWS_SESSION_TOKEN".into(), "testing".into()),
-        ]);
-        if let Some(b) = &self.info.bedrock {
-            let url = format!("http://127.0.0.1:{}", b.port);
-            for service in ["BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "BEDROCK_AGENT"] {
-                env.insert(format!("AWS_ENDPOINT_URL_{service}"), url.clone());
-            }
-        }
-        env
-    }
-
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let creds =
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(self.region.clone()))
-            .endpoint_url(self.moto_url())
-            .credentials_provider(creds)
-            .load()
-            .await
-    }
-
-    /// Create the usage table and the manuals and audio buckets (idempotent).
-    pub async fn provision(&self) -> Result<(), StackError> {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let conf = self.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
-        for bucket in [self.manuals_bucket(), self.audio_bucket()] {
-            let loc = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                    self.region.as_str(),
-                ))
-                .build();
-            if let Err(e) = s3
-                .create_bucket()
-                .bucket(&bucket)
-                .create_bucket_configuration(loc)
-                .send()
-                .await
-            {
-                let already = e.as_service_error().is_some_and(|se| {
-                    se.is_bucket_already_owned_by_you() || se.is_bucket_already_exists()
-                });
-                if !already {
-                    return Err(StackError::Aws {
-                        context: format!("create bucket {bucket}"),
-                        message: aws_message(&e),
-                    });
-                }
-            }
-        }
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition")
-        };
-        let key = |n: &str, t: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .expect("key schema")
-        };
-        let res = ddb
-            .create_table()
-            .table_name(self.usage_table())
-            .attribute_definitions(attr("user_id"))
-            .attribute_definitions(attr("date"))
-            .key_schema(key("user_id", KeyType::Hash))
-            .key_schema(key("date", KeyType::Range))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await;
-        if let Err(e) = res {
-            let exists = e
-                .as_service_error()
-                .is_some_and(|se| se.is_resource_in_use_exception());
-            if !exists {
-                return Err(StackError::Aws {
-                    context: format!("create table {}", self.usage_table()),
-                    message: aws_message(&e),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Return every service to its freshly provisioned state: moto reset, Redis flushed.
-    pub async fn reset(&self) -> Result<(), StackError> {
-        let url = format!("{}/moto-api/reset", self.moto_url());
-        reqwest::Client::new()
-            .post(&url)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| StackError::Service {
-                service: "moto reset".into(),
-                message: e.to_string(),
-            })?;
-        services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL")).await?;
-        self.provision().await
-    }
-
     /// One Redis command against the stack's server (any reply type, binary-safe).
     pub async fn redis<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StackError> {
         services::redis_query(self.info.redis.port, cmd).await
@@ -594,61 +444,6 @@ fn read_info(run_dir: &Path) -> Option<StackInfo> {
 /// The recorded stack, alive or not.
 pub fn recorded(project: &Project) -> Option<StackInfo> {
     read_info(&shared_run_dir(project))
-}
-
-#[derive(Serialize, Deserialize)]
-struct Owner {
-    pid: u32,
-    start_time: u64,
-}
-
-fn write_owner(run_dir: &Path) -> Result<(), StackError> {
-    let pid = std::process::id();
-    let owner = Owner {
-        pid,
-        start_time: crate::proc::start_time(pid).unwrap_or(0),
-    };
-    let json = serde_json::to_vec(&owner).expect("owner serialises");
-    crate::fsutil::write_atomic(&run_dir.join(OWNER_FILE), &json)
-        .map_err(|e| StackError::Io(e.to_string()))
-}
-
-/// Private stack folders (`stack-<pid>`) whose command is gone — killed with `kill -9`, so its
-/// `Drop` never ran: stop any service still alive (the kernel normally has, by
-/// `PR_SET_PDEATHSIG`) and remove the folder. Returns the folders removed.
-pub fn clean_stale_private_stacks(project: &Project) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    let Ok(entries) = std::fs::read_dir(project.state_dir()) else {
-        return removed;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("stack-")
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let dir = entry.path();
-        let owner: Option<Owner> = std::fs::read(dir.join(OWNER_FILE))
-            .ok()
-            .and_then(|t| serde_json::from_slice(&t).ok());
-        let owner_alive = match owner {
-            Some(o) => o.pid == pid && crate::proc::same_process(o.pid, o.start_time),
-            None => crate::proc::stat(pid).is_some(),
-        };
-        if owner_alive {
-            continue;
-        }
-        if let Some(info) = read_info(&dir) {
-            stop_alive(&info);
-        }
-        if std::fs::remove_dir_all(&dir).is_ok() {
-            tracing::info!("removed the stale private stack {}", dir.display());
-            removed.push(dir);
-        }
-    }
-    removed
 }
 
 pub fn aws_message<E: std::error::Error>(e: &E) -> String {

@@ -1,0 +1,217 @@
+//! `functions list | new | build | package | publish | hybrid-template`: the Rust function crates
+//! of this workspace and the templates that deploy them.
+
+mod new;
+mod package;
+
+#[cfg(test)]
+use new::camel;
+pub use new::check_name;
+use new::new;
+#[cfg(test)]
+use package::zip_arch;
+use package::{build, package, publish};
+
+use crate::cli::FunctionsAction;
+use crate::config::Project;
+use crate::exit;
+use std::path::Path;
+
+pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i32> {
+    match action {
+        FunctionsAction::List => list(project),
+        FunctionsAction::New {
+            name,
+            python_dir,
+            route,
+        } => new(project, &name, python_dir.as_deref(), &route),
+        FunctionsAction::Build { functions, arch } => build(project, &functions, arch),
+        FunctionsAction::Package { functions } => package(project, &functions),
+        FunctionsAction::Publish {
+            function,
+            as_version_of,
+            zip,
+        } => publish(project, &function, as_version_of.as_deref(), zip.as_deref()).await,
+        FunctionsAction::HybridTemplate { check } => hybrid_template(project, check),
+    }
+}
+
+/// Write template-hybrid.yaml, or with `check` compare the committed one with what would be
+/// written (exit 1 when they differ).
+fn hybrid_template(project: &Project, check: bool) -> anyhow::Result<i32> {
+    use crate::hybrid::{self, HYBRID_TEMPLATE};
+    let generated = hybrid::generate_for(project)?;
+    let path = project.root.join(HYBRID_TEMPLATE);
+    if check {
+        let committed = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("{HYBRID_TEMPLATE} is missing: generate it with `manuel-migrate functions hybrid-template`");
+                return Ok(exit::GATE_FAILED);
+            }
+            Err(e) => anyhow::bail!("{}: {e}", path.display()),
+        };
+        let changes = hybrid::differences(&committed, &generated);
+        if changes.is_empty() {
+            println!(
+                "{HYBRID_TEMPLATE} is up to date with manuel-migrate.toml and template-rust.yaml"
+            );
+            return Ok(exit::OK);
+        }
+        println!("{}", hybrid::describe(&changes, 20));
+        return Ok(exit::GATE_FAILED);
+    }
+    crate::fsutil::write_atomic(&path, generated.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    println!(
+        "wrote {HYBRID_TEMPLATE}: {} Python functions on their routes, their Rust ports under {}",
+        project.config.functions.len(),
+        hybrid::RUST_ROUTE_PREFIX
+    );
+    Ok(exit::OK)
+}
+
+/// The architecture of an ELF binary, from its header.
+pub fn elf_arch(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    elf_machine(&head)
+}
+
+/// `e_machine` of an ELF header's first 20 bytes.
+fn elf_machine(head: &[u8; 20]) -> Option<&'static str> {
+    if &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    Some(match u16::from_le_bytes([head[18], head[19]]) {
+        0x3e => "x86_64",
+        0xb7 => "aarch64",
+        _ => "other",
+    })
+}
+
+fn list(project: &Project) -> anyhow::Result<i32> {
+    let template =
+        std::fs::read_to_string(project.root.join("template-rust.yaml")).unwrap_or_default();
+    let parity: Option<serde_json::Value> =
+        std::fs::read(project.reports_dir().join("parity-latest.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    let mut t = super::table();
+    t.set_header(vec![
+        "function",
+        "replaces (Python)",
+        "routes",
+        "binary",
+        "template resource",
+        "last parity",
+    ]);
+    for (name, cfg) in &project.config.functions {
+        let mut binaries = Vec::new();
+        for (label, path) in [
+            (
+                "lambda",
+                project
+                    .root
+                    .join("target/lambda")
+                    .join(&cfg.crate_name)
+                    .join("bootstrap"),
+            ),
+            (
+                "release",
+                project.root.join("target/release").join(&cfg.crate_name),
+            ),
+            (
+                "debug",
+                project.root.join("target/debug").join(&cfg.crate_name),
+            ),
+        ] {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                binaries.push(format!(
+                    "{label}: {:.1} MB {}",
+                    meta.len() as f64 / 1e6,
+                    elf_arch(&path).unwrap_or("?")
+                ));
+            }
+        }
+        let resource = format!("{}Rust", cfg.template_resource);
+        let in_template = template.contains(&format!("  {resource}:\n"));
+        let last = parity
+            .as_ref()
+            .map(|p| parity_outcome(p, name))
+            .unwrap_or_else(|| "never run".into());
+        t.add_row(vec![
+            format!("{name} (functions/{})", cfg.crate_name),
+            format!("{}/{}", cfg.python_dir, cfg.handler),
+            cfg.routes.join("\n"),
+            if binaries.is_empty() {
+                "not built".into()
+            } else {
+                binaries.join("\n")
+            },
+            if in_template {
+                resource
+            } else {
+                format!("{resource} MISSING")
+            },
+            last,
+        ]);
+    }
+    println!("{t}");
+    Ok(exit::OK)
+}
+
+fn parity_outcome(report: &serde_json::Value, function: &str) -> String {
+    let cases: Vec<&serde_json::Value> = report["cases"]
+        .as_array()
+        .map(|c| c.iter().filter(|c| c["function"] == function).collect())
+        .unwrap_or_default();
+    if cases.is_empty() {
+        return "not in last report".into();
+    }
+    let different = cases.iter().filter(|c| c["verdict"] == "different").count();
+    format!(
+        "{} — {} cases, {different} different ({})",
+        if different == 0 { "PASSED" } else { "FAILED" },
+        cases.len(),
+        report["started_at"]
+            .as_str()
+            .unwrap_or("?")
+            .get(..19)
+            .unwrap_or("?")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("pdf-page").is_ok());
+        assert!(check_name("demo").is_ok());
+        for bad in ["", "Demo", "1x", "a b", "x-", "shared", "é"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(camel("pdf-page"), "PdfPage");
+    }
+
+    #[test]
+    fn package_architecture_is_read_from_the_zip() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let z = crate::package::zip(&[("bootstrap", &exe[..4096], 0o755)]).unwrap();
+        assert_eq!(zip_arch(&z), Some("x86_64"));
+        assert_eq!(zip_arch(b"not a zip"), None);
+    }
+
+    #[test]
+    fn elf_header_is_read() {
+        let exe = std::env::current_exe().unwrap();
+        assert_eq!(
+            elf_arch(&exe),
+            Some(std::env::consts::ARCH).filter(|a| *a == "x86_64" || *a == "aarch64")
+        );
+        assert_eq!(elf_arch(Path::new("Cargo.toml")), None);
+    }
+}

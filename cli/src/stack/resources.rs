@@ -1,0 +1,159 @@
+//! What the stack provides to functions: names, endpoints, the environment both SDKs read,
+//! the resources (table, buckets) and the reset to that fresh state.
+
+use super::{aws_message, services, Stack, StackError};
+use std::collections::BTreeMap;
+
+impl Stack {
+    pub fn moto_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.info.moto.port)
+    }
+
+    pub fn usage_table(&self) -> String {
+        format!("manuel-usage-{}", self.stage)
+    }
+
+    pub fn manuals_bucket(&self) -> String {
+        format!("manuel-manuals-{}-{}", self.stage, self.account_id)
+    }
+
+    pub fn audio_bucket(&self) -> String {
+        format!("manuel-audio-{}-{}", self.stage, self.account_id)
+    }
+
+    /// Values for the `{placeholders}` of function environments (names: [`STACK_VARS`]).
+    pub fn vars(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("region".into(), self.region.clone()),
+            ("account_id".into(), self.account_id.clone()),
+            ("stage".into(), self.stage.clone()),
+            ("usage_table".into(), self.usage_table()),
+            ("manuals_bucket".into(), self.manuals_bucket()),
+            ("audio_bucket".into(), self.audio_bucket()),
+            ("redis_host".into(), "127.0.0.1".into()),
+            ("redis_port".into(), self.info.redis.port.to_string()),
+            ("kb_id".into(), "LOCALKB0001".into()),
+        ])
+    }
+
+    /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto,
+    /// and its Bedrock clients at the replay service.
+    pub fn aws_env(&self) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::from([
+            ("AWS_ENDPOINT_URL".into(), self.moto_url()),
+            ("AWS_REGION".into(), self.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.region.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_SESSION_TOKEN".into(), "testing".into()),
+        ]);
+        if let Some(b) = &self.info.bedrock {
+            let url = format!("http://127.0.0.1:{}", b.port);
+            for service in ["BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "BEDROCK_AGENT"] {
+                env.insert(format!("AWS_ENDPOINT_URL_{service}"), url.clone());
+            }
+        }
+        env
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let creds =
+            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(self.region.clone()))
+            .endpoint_url(self.moto_url())
+            .credentials_provider(creds)
+            .load()
+            .await
+    }
+
+    /// Create the usage table and the manuals and audio buckets (idempotent).
+    pub async fn provision(&self) -> Result<(), StackError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let conf = self.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        for bucket in [self.manuals_bucket(), self.audio_bucket()] {
+            let loc = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    self.region.as_str(),
+                ))
+                .build();
+            if let Err(e) = s3
+                .create_bucket()
+                .bucket(&bucket)
+                .create_bucket_configuration(loc)
+                .send()
+                .await
+            {
+                let already = e.as_service_error().is_some_and(|se| {
+                    se.is_bucket_already_owned_by_you() || se.is_bucket_already_exists()
+                });
+                if !already {
+                    return Err(StackError::Aws {
+                        context: format!("create bucket {bucket}"),
+                        message: aws_message(&e),
+                    });
+                }
+            }
+        }
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition")
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("key schema")
+        };
+        let res = ddb
+            .create_table()
+            .table_name(self.usage_table())
+            .attribute_definitions(attr("user_id"))
+            .attribute_definitions(attr("date"))
+            .key_schema(key("user_id", KeyType::Hash))
+            .key_schema(key("date", KeyType::Range))
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        if let Err(e) = res {
+            let exists = e
+                .as_service_error()
+                .is_some_and(|se| se.is_resource_in_use_exception());
+            if !exists {
+                return Err(StackError::Aws {
+                    context: format!("create table {}", self.usage_table()),
+                    message: aws_message(&e),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Return every service to its freshly provisioned state: moto reset, Redis flushed.
+    pub async fn reset(&self) -> Result<(), StackError> {
+        let url = format!("{}/moto-api/reset", self.moto_url());
+        reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| StackError::Service {
+                service: "moto reset".into(),
+                message: e.to_string(),
+            })?;
+        services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL")).await?;
+        self.provision().await
+    }
+}

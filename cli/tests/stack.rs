@@ -62,6 +62,23 @@ fn a_second_up_after_a_service_died_stops_the_survivors() {
     );
     unsafe { libc::kill(redis, libc::SIGKILL) };
     wait_for("redis to die", Duration::from_secs(10), || gone(redis));
+    // A command does not silently use a private stack instead of the broken one (issue 22).
+    let ev = p.path().join("parity-fixtures/health/get-health.json");
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--profile",
+        "debug",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: the running stack is not healthy (redis (pid"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = p.run(&["stack", "up"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -149,6 +166,20 @@ fn the_project_flag_reaches_every_child_process() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(&["stack", "status"]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stdout(&o));
+    // Logs keep no colour codes when stderr is not a terminal (issue 22).
+    let ev = p.path().join("parity-fixtures/health/get-health.json");
+    let o = run(&[
+        "-v",
+        "invoke",
+        "--function",
+        "health",
+        "--event",
+        ev.to_str().unwrap(),
+        "--profile",
+        "debug",
+    ]);
+    let err = stderr(&o);
+    assert!(err.contains("INFO") && !err.contains('\u{1b}'), "{err:?}");
     // `eval "$(stack env)"` must not replace the shell's PATH (issue 22).
     let o = run(&["stack", "env", "--function", "health"]);
     let env = common::stdout(&o);

@@ -74,9 +74,13 @@ pub fn table() -> comfy_table::Table {
 /// record (a traceback) with bare `\r` so that CloudWatch keeps them together; on a terminal
 /// those would overwrite each other, so each becomes its own `  | ` line.
 pub fn print_log_line(line: &str) {
-    for part in line.split('\r') {
-        eprintln!("  | {part}");
+    for l in log_lines(line) {
+        eprintln!("{l}");
     }
+}
+
+fn log_lines(line: &str) -> Vec<String> {
+    line.split('\r').map(|part| format!("  | {part}")).collect()
 }
 
 /// `{rate}` for progress bars: items per second without the four decimals of `{per_sec}`.
@@ -95,4 +99,46 @@ pub fn progress_style(template: &str) -> indicatif::ProgressStyle {
             },
         )
         .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22: tracebacks joined with bare `\r` overwrote themselves on a terminal.
+    #[test]
+    fn a_traceback_becomes_one_line_per_frame() {
+        let tb = "[ERROR] KeyError: 'x'\rTraceback (most recent call last):\r  File \"/var/task/app.py\", line 3";
+        assert_eq!(
+            log_lines(tb),
+            [
+                "  | [ERROR] KeyError: 'x'",
+                "  | Traceback (most recent call last):",
+                "  |   File \"/var/task/app.py\", line 3"
+            ]
+        );
+    }
+
+    /// Issue 22: tables ignored the terminal's width (214 columns on an 80-column terminal).
+    #[test]
+    fn tables_wrap_to_the_width() {
+        let mut t = table();
+        t.set_width(80);
+        t.set_header(vec![
+            "crate",
+            "python twin",
+            "routes",
+            "binaries",
+            "template",
+        ]);
+        t.add_row(vec![
+            "pdf-page (functions/pdf-page)",
+            "pdf-page/app.lambda_handler",
+            "GET /api/pdf-page, POST /api/pdf-page/highlight, GET /api/pdf-page/{id}/{page}",
+            "release 12.3 MB x86_64, debug 140.1 MB x86_64, lambda 10.2 MB aarch64",
+            "PDFPageFunctionRust",
+        ]);
+        let text = t.to_string();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    }
 }

@@ -184,6 +184,75 @@ pub fn repr_code_points<I: Iterator<Item = u32> + Clone>(cps: I) -> String {
     out
 }
 
+/// Python's `base64.b64decode(s)` (non-validating): characters outside the alphabet are
+/// skipped, decoding stops once a quantum is complete with padding, and a dangling partial
+/// quantum is an error (`binascii.Error`; a non-ASCII `str` is a `ValueError`).
+pub fn b64decode(s: &str) -> Result<Vec<u8>, PyException> {
+    if !s.is_ascii() {
+        return Err(PyException::new(
+            "ValueError",
+            "string argument should contain only ASCII characters",
+        ));
+    }
+    fn value(c: u8) -> Option<u8> {
+        match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut quad, mut pads, mut left) = (0u8, 0u8, 0u8);
+    for &c in s.as_bytes() {
+        if c == b'=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return Ok(out);
+                }
+            }
+            continue;
+        }
+        let Some(v) = value(c) else { continue };
+        pads = 0;
+        match quad {
+            0 => {
+                quad = 1;
+                left = v;
+            }
+            1 => {
+                quad = 2;
+                out.push((left << 2) | (v >> 4));
+                left = v & 0x0f;
+            }
+            2 => {
+                quad = 3;
+                out.push((left << 4) | (v >> 2));
+                left = v & 0x03;
+            }
+            _ => {
+                quad = 0;
+                out.push((left << 6) | v);
+                left = 0;
+            }
+        }
+    }
+    match quad {
+        0 => Ok(out),
+        1 => Err(PyException::new(
+            "Error",
+            format!(
+                "Invalid base64-encoded string: number of data characters ({}) cannot be 1 more than a multiple of 4",
+                out.len() / 3 * 4 + 1
+            ),
+        )),
+        _ => Err(PyException::new("Error", "Incorrect padding")),
+    }
+}
+
 /// `str.isspace()` of one character: Unicode's White_Space plus the ASCII separators U+001C–U+001F
 /// (CPython counts bidirectional types B and S as space). `int()` and `float()` strip only
 /// White_Space, `str.strip()` strips these.

@@ -11,69 +11,6 @@ use manuel_shared::py::PyException;
 use manuel_shared::pyvalue::PyValue;
 use std::time::Duration;
 
-/// Python's `base64.b64decode(s)` (non-validating): characters outside the alphabet are
-/// skipped, decoding stops once a quantum is complete with padding, and a dangling partial
-/// quantum is an error (`binascii.Error`; a non-ASCII `str` is a `ValueError`).
-pub fn b64decode_lenient(s: &str) -> Result<Vec<u8>, PyException> {
-    if !s.is_ascii() {
-        return Err(PyException::new(
-            "ValueError",
-            "string argument should contain only ASCII characters",
-        ));
-    }
-    fn value(c: u8) -> Option<u8> {
-        match c {
-            b'A'..=b'Z' => Some(c - b'A'),
-            b'a'..=b'z' => Some(c - b'a' + 26),
-            b'0'..=b'9' => Some(c - b'0' + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut quad, mut pads, mut left) = (0u8, 0u8, 0u8);
-    for &c in s.as_bytes() {
-        if c == b'=' {
-            if quad >= 2 {
-                pads += 1;
-                if quad + pads >= 4 {
-                    return Ok(out);
-                }
-            }
-            continue;
-        }
-        let Some(v) = value(c) else { continue };
-        pads = 0;
-        match quad {
-            0 => {
-                quad = 1;
-                left = v;
-            }
-            1 => {
-                quad = 2;
-                out.push((left << 2) | (v >> 4));
-                left = v & 0x0f;
-            }
-            2 => {
-                quad = 3;
-                out.push((left << 4) | (v >> 2));
-                left = v & 0x03;
-            }
-            _ => {
-                quad = 0;
-                out.push((left << 6) | v);
-                left = 0;
-            }
-        }
-    }
-    match quad {
-        0 => Ok(out),
-        1 => Err(PyException::new("Error", "Invalid base64-encoded string")),
-        _ => Err(PyException::new("Error", "Incorrect padding")),
-    }
-}
-
 /// Media format from the content type, as the handler picks it.
 pub fn media_format(content_type: &str) -> &'static str {
     let ct = content_type.to_lowercase();
@@ -151,7 +88,7 @@ async fn run(
             ))
         }
     };
-    let audio = b64decode_lenient(data)?;
+    let audio = manuel_shared::py::b64decode(data)?;
     // boto3 validates ContentType as a string before sending.
     let content_type = match content_type {
         PyValue::Str(s) => s.to_str().map_err(encode_error)?.to_owned(),
@@ -251,16 +188,22 @@ mod tests {
 
     #[test]
     fn base64_is_as_lenient_as_python() {
-        assert_eq!(b64decode_lenient("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(b64decode_lenient("aGVs bG8=!!").unwrap(), b"hello");
-        assert_eq!(b64decode_lenient("aGVsbG8=trailing").unwrap(), b"hello");
+        assert_eq!(manuel_shared::py::b64decode("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(
-            b64decode_lenient("aGVsbG8").unwrap_err(),
+            manuel_shared::py::b64decode("aGVs bG8=!!").unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            manuel_shared::py::b64decode("aGVsbG8=trailing").unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            manuel_shared::py::b64decode("aGVsbG8").unwrap_err(),
             PyException::new("Error", "Incorrect padding")
         );
-        assert!(b64decode_lenient("a").is_err());
-        assert!(b64decode_lenient("é").is_err());
-        assert_eq!(b64decode_lenient("").unwrap(), b"");
+        assert!(manuel_shared::py::b64decode("a").is_err());
+        assert!(manuel_shared::py::b64decode("é").is_err());
+        assert_eq!(manuel_shared::py::b64decode("").unwrap(), b"");
     }
 
     #[test]

@@ -1,4 +1,10 @@
-//! Who is calling: the Cognito user id API Gateway's authorizer puts in the event.
+//! Who is calling: the Cognito user id API Gateway's authorizer puts in the event, and (feature
+//! `auth`) [`verify::Verifier::verify_token`] for a Bearer token no authorizer has checked.
+
+#[cfg(feature = "auth")]
+pub mod verify;
+#[cfg(feature = "auth")]
+pub use verify::{bearer, AuthError, Claims, PoolConfig, TokenUse, Verifier};
 
 use crate::apigw::{dict_get, PyGet};
 use crate::py::{subscript, PyException};

@@ -19,6 +19,8 @@ pub enum ConfigError {
     NotFound(PathBuf),
     #[error("unknown function '{name}' (known: {known})")]
     UnknownFunction { name: String, known: String },
+    #[error("function '{name}' has no Python twin (Rust only): {what} does not apply")]
+    NoTwin { name: String, what: &'static str },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,10 +46,13 @@ pub struct ProjectSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
-    /// Folder of the Python function under `--python-src` (backend/src/functions).
-    pub python_dir: String,
+    /// Folder of the Python function under `--python-src` (backend/src/functions). Absent for a
+    /// Rust-only function (no Python twin: the token authorizer), with `handler`.
+    #[serde(default)]
+    pub python_dir: Option<String>,
     /// `module.function` of the Python handler.
-    pub handler: String,
+    #[serde(default)]
+    pub handler: Option<String>,
     /// Cargo package of the Rust port (its binary has the same name).
     #[serde(rename = "crate")]
     pub crate_name: String,
@@ -76,6 +81,23 @@ pub struct FunctionConfig {
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,
+}
+
+/// The Python function a Rust port replaces.
+#[derive(Debug, Clone, Copy)]
+pub struct PythonTwin<'a> {
+    pub dir: &'a str,
+    pub handler: &'a str,
+}
+
+impl FunctionConfig {
+    /// The Python twin; `None` for a Rust-only function.
+    pub fn python(&self) -> Option<PythonTwin<'_>> {
+        Some(PythonTwin {
+            dir: self.python_dir.as_deref()?,
+            handler: self.handler.as_deref()?,
+        })
+    }
 }
 
 /// `[functions.NAME.deploy]`: the deployed function whose alias `shift` moves, and its versions
@@ -210,6 +232,12 @@ impl Project {
                 path: path.clone(),
                 message: format!("functions.{name}.{field}: {why}"),
             };
+            if f.python_dir.is_some() != f.handler.is_some() {
+                return Err(bad(
+                    if f.python_dir.is_some() { "handler" } else { "python_dir" },
+                    "python_dir and handler go together (both for a Python twin, neither for a Rust-only function)".into(),
+                ));
+            }
             if !(128..=10240).contains(&f.memory_mb) {
                 return Err(bad(
                     "memory_mb",
@@ -226,6 +254,14 @@ impl Project {
         Ok(Self {
             root: root.to_path_buf(),
             config,
+        })
+    }
+
+    /// The Python twin of a function, for `what` (a command or side) that needs one.
+    pub fn twin(&self, name: &str, what: &'static str) -> Result<PythonTwin<'_>, ConfigError> {
+        self.function(name)?.python().ok_or(ConfigError::NoTwin {
+            name: name.to_owned(),
+            what,
         })
     }
 
@@ -270,6 +306,21 @@ impl Project {
 
     pub fn layers_dir(&self) -> PathBuf {
         self.root.join(".layers")
+    }
+
+    /// moto's Cognito signing key in the tools venv (its `kid` is `dummy`).
+    pub fn moto_cognito_key(&self) -> PathBuf {
+        let lib = self.root.join(".venv/lib");
+        let python = std::fs::read_dir(&lib)
+            .ok()
+            .and_then(|rd| {
+                rd.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("python3"))
+                })
+            })
+            .unwrap_or_else(|| lib.join("python3"));
+        python.join("site-packages/moto/cognitoidp/resources/jwks-private.json.gz")
     }
 
     pub fn tools_bin(&self) -> PathBuf {
@@ -386,6 +437,30 @@ impl FunctionConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 22: `memory_mb = 0` was accepted.
+    #[test]
+    fn memory_and_timeout_are_within_lambdas_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |memory: u32, timeout: u64| {
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("[project]\nstage='s'\nregion='r'\naccount_id='1'\n[functions.f]\npython_dir='f'\nhandler='app.h'\ncrate='f'\ntemplate_resource='F'\nmemory_mb={memory}\ntimeout_s={timeout}\n"),
+            )
+            .unwrap();
+            Project::load(dir.path())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        assert!(write(128, 3).is_ok());
+        let e = write(0, 3).unwrap_err();
+        assert!(
+            e.contains("functions.f.memory_mb: 0 is outside Lambda's 128–10240 MB"),
+            "{e}"
+        );
+        let e = write(256, 0).unwrap_err();
+        assert!(e.contains("functions.f.timeout_s"), "{e}");
+    }
 
     #[test]
     fn expand_fills_known_placeholders_only() {

@@ -100,6 +100,11 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
         profile: args.profile,
     }
     .build()?;
+    // `{token:…}` / `{sub:…}` of the stack's Cognito, as parity fills them.
+    let event = match stack.tokens() {
+        Some(t) if crate::exec::names_tokens(&event) => t.fill(&event).await?,
+        _ => event,
+    };
     let program = spec.program.display().to_string();
     let mut sb = sandbox(spec, args.cold);
     let body = axum::body::Bytes::from(serde_json::to_vec(&event)?);

@@ -19,6 +19,8 @@ pub enum LocalError {
     },
     #[error("Python function folder not found: {0}")]
     NoPythonSource(String),
+    #[error("function '{0}' has no Python twin (Rust only): there is no Python side to run")]
+    NoTwin(String),
     #[error("Python runtime not found at {0} (run scripts/setup.sh)")]
     NoPython(String),
     #[error("layer '{layer}' not found at {path} (run scripts/setup.sh)")]
@@ -155,13 +157,16 @@ impl LocalTargetSpec<'_> {
                 (bin, Vec::new(), task)
             }
             Side::Python => {
+                let py = cfg
+                    .python()
+                    .ok_or_else(|| LocalError::NoTwin(self.function.to_owned()))?;
                 let src = self
                     .python_src
                     .ok_or_else(|| LocalError::NoPythonSource("(no --python-src given)".into()))?
-                    .join(&cfg.python_dir);
-                if !src.join(module_file(&cfg.handler)).is_file() {
+                    .join(py.dir);
+                if !src.join(module_file(py.handler)).is_file() {
                     return Err(LocalError::NoPythonSource(
-                        src.join(module_file(&cfg.handler)).display().to_string(),
+                        src.join(module_file(py.handler)).display().to_string(),
                     ));
                 }
                 let python = self.project.lambda_python();
@@ -189,11 +194,11 @@ impl LocalTargetSpec<'_> {
                 env.insert("PYTHONNOUSERSITE".into(), "1".into());
                 env.insert("PYTHONUNBUFFERED".into(), "1".into());
                 env.insert("LAMBDA_TASK_ROOT".into(), task.display().to_string());
-                env.insert("_HANDLER".into(), cfg.handler.clone());
+                env.insert("_HANDLER".into(), py.handler.to_owned());
                 env.insert("AWS_EXECUTION_ENV".into(), "AWS_Lambda_python3.11".into());
                 (
                     python,
-                    vec!["-m".into(), "awslambdaric".into(), cfg.handler.clone()],
+                    vec!["-m".into(), "awslambdaric".into(), py.handler.to_owned()],
                     task,
                 )
             }

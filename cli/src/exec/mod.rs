@@ -86,6 +86,8 @@ pub struct Request<'a> {
     /// Only a local side can take these.
     pub has_env: bool,
     pub pins_clock: bool,
+    /// The event names `{token:…}` or `{sub:…}` of the local Cognito pool.
+    pub needs_tokens: bool,
     /// POST, PUT, PATCH or DELETE: refused against deployments unless allowed.
     pub writes: bool,
 }
@@ -106,6 +108,7 @@ impl<'a> Request<'a> {
             stateful: false,
             has_env: false,
             pins_clock: false,
+            needs_tokens: names_tokens(event),
             writes: matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
         }
     }
@@ -113,6 +116,16 @@ impl<'a> Request<'a> {
     /// Does it seed or touch state (reset, seed, snapshot)?
     pub fn needs_state(&self) -> bool {
         self.stateful || self.setup.is_some_and(|s| !s.is_empty())
+    }
+}
+
+/// Does any string of `event` hold a `{token:…}` or `{sub:…}` placeholder?
+pub fn names_tokens(event: &Value) -> bool {
+    match event {
+        Value::String(s) => s.contains("{token:") || s.contains("{sub:"),
+        Value::Array(items) => items.iter().any(names_tokens),
+        Value::Object(m) => m.values().any(names_tokens),
+        _ => false,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Pool<'a> {
     python_src: Option<PathBuf>,
     profile: Option<Profile>,
     faults: Option<Arc<Faults>>,
+    /// Fills `{token:…}` / `{sub:…}` in events (the stack's Cognito).
+    tokens: Option<Arc<crate::stack::cognito::Tokens>>,
     idle: Mutex<HashMap<String, Vec<Sandbox>>>,
 }
 
@@ -49,6 +51,7 @@ impl<'a> Pool<'a> {
             python_src,
             profile,
             faults: None,
+            tokens: stack.tokens(),
             idle: Mutex::new(HashMap::new()),
         };
         // Fail early (binary not built, no Python) before any case runs.
@@ -87,6 +90,14 @@ impl<'a> Pool<'a> {
 
     pub fn function(&self) -> &str {
         &self.function
+    }
+
+    /// The event with its `{token:…}` and `{sub:…}` placeholders filled from the stack.
+    pub async fn fill(&self, event: &serde_json::Value) -> Result<serde_json::Value, ExecError> {
+        match &self.tokens {
+            Some(t) => Ok(t.fill(event).await?),
+            None => Ok(event.clone()),
+        }
     }
 
     /// One invocation in a new sandbox that is dropped afterwards: a cold start (the answer's

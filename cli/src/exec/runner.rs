@@ -44,6 +44,11 @@ impl Runner<'_> {
         if req.has_env {
             return Some("needs per-case environment, which only a local target can take".into());
         }
+        if req.needs_tokens {
+            return Some(
+                "names tokens or users of the local Cognito pool ({token:…}, {sub:…})".into(),
+            );
+        }
         if req.pins_clock {
             return Some("pins the clock, which only a local target can take".into());
         }
@@ -57,9 +62,17 @@ impl Runner<'_> {
     }
 
     pub async fn answer(&self, req: &Request<'_>) -> Result<Answer, ExecError> {
+        if let Runner::Local(p) = self {
+            let event = if req.needs_tokens {
+                Bytes::from(serde_json::to_vec(&p.fill(req.event).await?)?)
+            } else {
+                Bytes::from(serde_json::to_vec(req.event)?)
+            };
+            return p.invoke(&req.env, event).await;
+        }
         let event = Bytes::from(serde_json::to_vec(req.event)?);
         Ok(match self {
-            Runner::Local(p) => p.invoke(&req.env, event).await?,
+            Runner::Local(_) => unreachable!("answered above"),
             Runner::Lambda(t) => t.invoke(event).await?,
             Runner::Http(t) => t.invoke(req.event).await?,
         })

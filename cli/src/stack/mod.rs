@@ -6,6 +6,7 @@
 //! need a stack (`invoke`, `parity`) use a running one, or start a private one that dies with them.
 
 pub mod bedrock;
+pub mod cognito;
 pub mod moto;
 mod private;
 mod resources;
@@ -77,6 +78,9 @@ pub struct StackInfo {
     #[serde(default)]
     pub bedrock: Option<ServiceInfo>,
     pub started_at: String,
+    /// The Cognito pools and users provisioning created (absent in older stacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cognito: Option<cognito::CognitoInfo>,
 }
 
 impl StackInfo {
@@ -123,6 +127,10 @@ pub struct Stack {
     region: String,
     account_id: String,
     stage: String,
+    /// Mints the tokens fixture events ask for (made on first use).
+    tokens: std::sync::OnceLock<Option<std::sync::Arc<cognito::Tokens>>>,
+    /// Where moto's Cognito signing key is (for expired test tokens).
+    moto_key: PathBuf,
 }
 
 impl Drop for Stack {
@@ -188,6 +196,7 @@ impl Stack {
                 moto: ServiceInfo::default(),
                 bedrock: None,
                 started_at: chrono::Utc::now().to_rfc3339(),
+                cognito: None,
             },
             children: Vec::new(),
             owned: true,
@@ -195,6 +204,8 @@ impl Stack {
             region: p.region.clone(),
             account_id: p.account_id.clone(),
             stage: p.stage.clone(),
+            tokens: Default::default(),
+            moto_key: project.moto_cognito_key(),
         };
         // From here on, dropping `stack` on an error stops what was started and keeps the logs.
         let redis_args = [
@@ -255,7 +266,8 @@ impl Stack {
             if let Some(info) = &stack.info.bedrock {
                 services::wait_bedrock(info, b, Duration::from_secs(15)).await?;
             }
-            stack.provision().await
+            stack.info.cognito = Some(stack.provision().await?);
+            Ok::<(), StackError>(())
         }
         .await;
         if let Err(e) = started {
@@ -328,6 +340,8 @@ impl Stack {
             region: p.region.clone(),
             account_id: p.account_id.clone(),
             stage: p.stage.clone(),
+            tokens: Default::default(),
+            moto_key: project.moto_cognito_key(),
         })
     }
 
@@ -399,7 +413,7 @@ impl Stack {
 }
 
 /// The names [`Stack::vars`] fills.
-pub const STACK_VARS: [&str; 9] = [
+pub const STACK_VARS: [&str; 11] = [
     "region",
     "account_id",
     "stage",
@@ -409,6 +423,8 @@ pub const STACK_VARS: [&str; 9] = [
     "redis_host",
     "redis_port",
     "kb_id",
+    "user_pool_id",
+    "app_client_id",
 ];
 
 /// Stop the stack that `stack up` recorded. Returns what was stopped (empty when nothing ran).

@@ -23,7 +23,7 @@ impl Stack {
 
     /// Values for the `{placeholders}` of function environments (names: [`STACK_VARS`]).
     pub fn vars(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut vars = BTreeMap::from([
             ("region".into(), self.region.clone()),
             ("account_id".into(), self.account_id.clone()),
             ("stage".into(), self.stage.clone()),
@@ -33,7 +33,30 @@ impl Stack {
             ("redis_host".into(), "127.0.0.1".into()),
             ("redis_port".into(), self.info.redis.port.to_string()),
             ("kb_id".into(), "LOCALKB0001".into()),
-        ])
+        ]);
+        if let Some(c) = &self.info.cognito {
+            vars.insert("user_pool_id".into(), c.pool_id.clone());
+            vars.insert("app_client_id".into(), c.client_id.clone());
+            for (user, sub) in &c.subs {
+                vars.insert(format!("sub:{user}"), sub.clone());
+            }
+        }
+        vars
+    }
+
+    /// The token minter of this stack's Cognito (`None` for a stack recorded without one).
+    pub fn tokens(&self) -> Option<std::sync::Arc<super::cognito::Tokens>> {
+        self.tokens
+            .get_or_init(|| {
+                let info = self.info.cognito.clone()?;
+                Some(std::sync::Arc::new(super::cognito::Tokens::new(
+                    &self.moto_url(),
+                    &self.region,
+                    info,
+                    self.moto_key.clone(),
+                )))
+            })
+            .clone()
     }
 
     /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto,
@@ -67,8 +90,10 @@ impl Stack {
             .await
     }
 
-    /// Create the usage table and the manuals and audio buckets (idempotent).
-    pub async fn provision(&self) -> Result<(), StackError> {
+    /// Seed moto's random ids, then create the usage table, the manuals and audio buckets and
+    /// the Cognito pools and users (idempotent for buckets and the table).
+    pub async fn provision(&self) -> Result<super::cognito::CognitoInfo, StackError> {
+        super::cognito::seed(&self.moto_url()).await?;
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         };
@@ -138,7 +163,7 @@ impl Stack {
                 });
             }
         }
-        Ok(())
+        super::cognito::provision(&conf, &self.stage).await
     }
 
     /// Return every service to its freshly provisioned state: moto reset, Redis flushed.
@@ -154,6 +179,14 @@ impl Stack {
                 message: e.to_string(),
             })?;
         services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL")).await?;
-        self.provision().await
+        let cognito = self.provision().await?;
+        // The seed makes the ids the same after every reset; recordings depend on it.
+        if self.info.cognito.as_ref().is_some_and(|c| *c != cognito) {
+            return Err(StackError::Service {
+                service: "moto cognito-idp".into(),
+                message: "the pools and users came back with other ids after a reset (is moto's seed endpoint working?)".into(),
+            });
+        }
+        Ok(())
     }
 }

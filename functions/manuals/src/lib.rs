@@ -8,6 +8,7 @@
 //!   (Python decodes its payload without checking the signature, so anyone can claim any id);
 //! - downloads go through [`guard`]: http(s) to public addresses only, redirects checked, size cap.
 
+pub mod caller;
 mod cleanup;
 mod detail;
 mod download;
@@ -17,8 +18,8 @@ pub mod pdf;
 mod routes;
 mod s3;
 
+pub use caller::{caller, python_payload_user, Caller};
 pub use detail::size_mb;
-pub use routes::user_id;
 pub use s3::as_http_client_reads;
 
 use manuel_shared::apigw::Response;
@@ -61,6 +62,9 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub agent: aws_sdk_bedrockagent::Client,
     pub fetch: guard::FetchConfig,
+    /// Verifies Bearer tokens when the request carries no authorizer claims
+    /// (`COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_IDS`); `None`: such requests are refused.
+    pub verifier: Option<manuel_shared::auth::Verifier>,
 }
 
 impl Clients {
@@ -70,6 +74,8 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(conf),
             agent: aws_sdk_bedrockagent::Client::new(conf),
             fetch: guard::FetchConfig::from_env(),
+            verifier: manuel_shared::auth::PoolConfig::from_env()
+                .map(manuel_shared::auth::Verifier::new),
         }
     }
 }

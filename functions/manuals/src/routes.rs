@@ -40,54 +40,6 @@ pub(crate) fn ends_with(v: &Value, suffix: &str) -> Result<bool, PyException> {
         .ok_or_else(|| attr_error(v, "endswith"))
 }
 
-/// The caller: the authorizer's `sub` claim when the claims are a dict holding one; anything
-/// else (no claims, a malformed request context, only a `Bearer` header) is `default-user`,
-/// as Python answers requests without credentials. Python would also take `sub` from an
-/// unverified `Bearer` payload: refused here on purpose (declared divergence).
-pub fn user_id(event: &Value) -> Value {
-    let default = || Value::String("default-user".into());
-    let get = |obj: &Value, key: &str| -> Option<Value> {
-        match dict_get(obj, key).ok()? {
-            PyGet::Present(v) => Some(v.clone()),
-            PyGet::Missing => Some(json!({})),
-        }
-    };
-    let Some(claims) = get(event, "requestContext")
-        .and_then(|rc| get(&rc, "authorizer"))
-        .and_then(|a| get(&a, "claims"))
-    else {
-        return default();
-    };
-    if py::truthy(&claims) {
-        match py_contains(&claims, "sub") {
-            Ok(true) => {
-                return match &claims {
-                    Value::Object(o) => o.get("sub").cloned().unwrap_or_else(default),
-                    _ => default(), // claims["sub"] on a list or str: TypeError, caught
-                };
-            }
-            Ok(false) => {}
-            Err(_) => return default(),
-        }
-    }
-    if has_bearer(event) {
-        tracing::info!("Bearer token without authorizer claims: not trusted, using default-user");
-    }
-    default()
-}
-
-pub(crate) fn has_bearer(event: &Value) -> bool {
-    let Some(Value::Object(h)) = event.get("headers") else {
-        return false;
-    };
-    let auth = h
-        .get("Authorization")
-        .filter(|v| py::truthy(v))
-        .or_else(|| h.get("authorization"));
-    auth.and_then(Value::as_str)
-        .is_some_and(|s| s.starts_with("Bearer "))
-}
-
 /// `urllib.parse.unquote(x)` for a non-str path parameter: the TypeError/AttributeError Python
 /// raises.
 pub(crate) fn unquote_value(v: &Value) -> Result<String, PyException> {
@@ -135,7 +87,15 @@ pub(crate) async fn route(
             .header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
             .text_body(""));
     }
-    let user = user_id(event);
+    let user = match crate::caller::caller(event, c.verifier.as_ref()).await {
+        crate::caller::Caller::User(u) => u,
+        crate::caller::Caller::Refused(why) => {
+            return Ok(crate::json_response(
+                401,
+                &json!({"error": "Unauthorized", "details": why}),
+            ))
+        }
+    };
     tracing::info!("Final user_id: {}", py::str_of(&user));
 
     if method == "GET" && ends_with(&path, "/api/manuals")? {
@@ -172,25 +132,4 @@ pub(crate) async fn route(
         });
     }
     Ok(error(404, "Endpoint not found"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_from_claims_only() {
-        let claims = json!({"requestContext": {"authorizer": {"claims": {"sub": "u1"}}}});
-        assert_eq!(user_id(&claims), json!("u1"));
-        let bearer = json!({"headers": {"Authorization": "Bearer a.eyJzdWIiOiJ1MiJ9.c"}});
-        assert_eq!(user_id(&bearer), json!("default-user"));
-        assert_eq!(
-            user_id(&json!({"requestContext": null})),
-            json!("default-user")
-        );
-        let listy = json!({"requestContext": {"authorizer": {"claims": ["sub"]}}});
-        assert_eq!(user_id(&listy), json!("default-user"));
-        let null_sub = json!({"requestContext": {"authorizer": {"claims": {"sub": null}}}});
-        assert_eq!(user_id(&null_sub), Value::Null);
-    }
 }

@@ -23,6 +23,14 @@ fn clients(rt: &tokio::runtime::Runtime) -> Clients {
                 allow: Vec::new(),
                 timeout: std::time::Duration::from_secs(2),
             },
+            // The JWKS endpoint is closed too: every Bearer token is refused (never a panic).
+            verifier: Some(manuel_shared::auth::Verifier::new(
+                manuel_shared::auth::PoolConfig::new(
+                    "eu-west-1_local",
+                    vec!["client".into()],
+                    Some("http://127.0.0.1:9"),
+                ),
+            )),
         }
     })
 }

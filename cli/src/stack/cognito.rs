@@ -14,6 +14,7 @@
 use super::StackError;
 use aws_sdk_cognitoidentityprovider as cognito;
 use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -60,10 +61,14 @@ pub async fn seed(moto_url: &str) -> Result<(), StackError> {
         })
 }
 
-async fn pool_with_users(
-    c: &cognito::Client,
-    name: &str,
-) -> Result<(String, String, BTreeMap<String, String>), StackError> {
+/// A pool, its app client and its users' subs.
+struct PoolWithUsers {
+    pool_id: String,
+    client_id: String,
+    subs: BTreeMap<String, String>,
+}
+
+async fn pool_with_users(c: &cognito::Client, name: &str) -> Result<PoolWithUsers, StackError> {
     use cognito::types::{ExplicitAuthFlowsType, MessageActionType};
     let pool = c
         .create_user_pool()
@@ -118,7 +123,11 @@ async fn pool_with_users(
             .map_err(|e| fail("AdminSetUserPassword", e))?;
         subs.insert(user.to_owned(), sub);
     }
-    Ok((pool_id, client_id, subs))
+    Ok(PoolWithUsers {
+        pool_id,
+        client_id,
+        subs,
+    })
 }
 
 /// Create the pools, the app clients and the users (after [`seed`]).
@@ -127,15 +136,14 @@ pub async fn provision(
     stage: &str,
 ) -> Result<CognitoInfo, StackError> {
     let c = cognito::Client::new(conf);
-    let (pool_id, client_id, subs) = pool_with_users(&c, &format!("manuel-users-{stage}")).await?;
-    let (other_pool_id, other_client_id, _) =
-        pool_with_users(&c, &format!("manuel-other-{stage}")).await?;
+    let main = pool_with_users(&c, &format!("manuel-users-{stage}")).await?;
+    let other = pool_with_users(&c, &format!("manuel-other-{stage}")).await?;
     Ok(CognitoInfo {
-        pool_id,
-        client_id,
-        other_pool_id,
-        other_client_id,
-        subs,
+        pool_id: main.pool_id,
+        client_id: main.client_id,
+        other_pool_id: other.pool_id,
+        other_client_id: other.client_id,
+        subs: main.subs,
     })
 }
 
@@ -145,7 +153,8 @@ pub struct Tokens {
     info: CognitoInfo,
     /// moto's signing key (`kid` `dummy`), from the installed moto package.
     moto_key: std::path::PathBuf,
-    cache: tokio::sync::Mutex<BTreeMap<String, (String, Instant)>>,
+    /// Tokens stay in `SecretString`s (no Debug, zeroed on drop) until written into an event.
+    cache: tokio::sync::Mutex<BTreeMap<String, (SecretString, Instant)>>,
 }
 
 impl Tokens {
@@ -207,7 +216,7 @@ impl Tokens {
     }
 
     /// The token a `{token:…}` placeholder names (`spec` is what follows `token:`).
-    pub async fn token(&self, spec: &str) -> Result<String, StackError> {
+    pub async fn token(&self, spec: &str) -> Result<SecretString, StackError> {
         let mut cache = self.cache.lock().await;
         if let Some((t, at)) = cache.get(spec) {
             if at.elapsed() < TOKEN_REUSE {
@@ -237,6 +246,7 @@ impl Tokens {
                 )))
             }
         };
+        let token = SecretString::from(token);
         cache.insert(spec.to_owned(), (token.clone(), Instant::now()));
         Ok(token)
     }
@@ -276,7 +286,7 @@ impl Tokens {
                 return Ok(out);
             };
             if let Some(spec) = name.strip_prefix("token:") {
-                out.push_str(&self.token(spec).await?);
+                out.push_str(self.token(spec).await?.expose_secret());
             } else if let Some(user) = name.strip_prefix("sub:") {
                 match self.info.subs.get(user) {
                     Some(sub) => out.push_str(sub),

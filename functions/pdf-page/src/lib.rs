@@ -62,6 +62,15 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 /// The handler: the proxy response as a JSON value. Any exception becomes Python's 500.
+/// What a cold start loads (the bootstrap's init): settings, clients, PDFium.
+pub async fn init() -> (PdfPageEnv, Clients, Engine) {
+    (
+        PdfPageEnv::from_env(),
+        Clients::new(&manuel_shared::aws::load_config().await),
+        Engine::load(),
+    )
+}
+
 pub async fn handle(event: &Value, env: &PdfPageEnv, c: &Clients, engine: &Engine) -> Value {
     match handle_inner(event, env, c, engine).await {
         Ok(r) => r,

@@ -61,6 +61,21 @@ fn error(message: &str) -> PyValue {
 
 /// Handle one event. `Err` is an exception Python would not catch (API Gateway answers 502);
 /// the bootstrap turns it into a 500 with CORS headers (a declared divergence).
+/// The clients a cold start makes (the bootstrap's init).
+pub async fn init() -> Clients {
+    Clients {
+        dynamodb: aws_sdk_dynamodb::Client::new(&manuel_shared::aws::load_config().await),
+    }
+}
+
+/// One invocation's answer: the handler's response, or what an unhandled exception becomes.
+pub async fn answer(event: &Value, c: &Clients) -> Value {
+    match handle(event, c).await {
+        Ok(r) => r.to_value(),
+        Err(e) => unhandled(&e).to_value(),
+    }
+}
+
 pub async fn handle(event: &Value, c: &Clients) -> Result<Response, PyException> {
     handle_with(event, &c.dynamodb, Utc::now()).await
 }

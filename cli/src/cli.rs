@@ -103,6 +103,14 @@ pub enum FunctionsAction {
         /// Write nothing; exit 1 when the committed file differs from what would be generated.
         #[arg(long)]
         check: bool,
+        /// Put the Rust token authorizer (AuthorizerFunctionRust) on FUNCTION's routes that
+        /// Manuel serves without an authorizer, Python side included (repeatable). The template
+        /// records it in its header; later runs keep what it records unless given again.
+        #[arg(long, value_name = "FUNCTION")]
+        token_authorizer: Vec<String>,
+        /// Drop the token authorizer the committed template records.
+        #[arg(long, conflicts_with = "token_authorizer")]
+        no_token_authorizer: bool,
     },
 }
 
@@ -359,6 +367,9 @@ pub struct ShiftArgs {
     /// Print every AWS call it would make, make none.
     #[arg(long)]
     pub dry_run: bool,
+    /// Shift even though a live route lacks the authorizer the Rust twin needs.
+    #[arg(long)]
+    pub accept_route_auth: bool,
 }
 
 fn percent(s: &str) -> Result<f64, ArgError> {

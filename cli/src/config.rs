@@ -78,6 +78,14 @@ pub struct FunctionConfig {
     /// seeds the local stack before each side runs a case, one case at a time.
     #[serde(default)]
     pub stateful: bool,
+    /// The Rust twin takes the caller only from authorizer claims: every live route it serves
+    /// must have an authorizer (Cognito or a Lambda one), which `shift` checks first.
+    #[serde(default)]
+    pub needs_authorizer: bool,
+    /// The Rust twin verifies Bearer tokens itself where a route has no authorizer, so such a
+    /// route does not hold the shift back.
+    #[serde(default)]
+    pub verifies_tokens: bool,
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,
@@ -111,6 +119,8 @@ pub struct DeployConfig {
     pub rust_version: Option<String>,
     /// `alias` (default) or `route53`.
     pub router: Option<String>,
+    /// The REST API whose routes invoke the function: `shift` reads their authorizers first.
+    pub rest_api_id: Option<String>,
     pub route53: Option<Route53Config>,
 }
 

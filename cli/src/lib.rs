@@ -53,6 +53,7 @@ pub mod exit {
         e.downcast_ref::<RouterError>()
             .is_some_and(|r| matches!(r, RouterError::Aws { .. }))
             || e.is::<crate::shift::monitor::MetricsError>()
+            || e.is::<crate::shift::routes::RouteError>()
             || e.is::<crate::deploy::DeployError>()
             || e.is::<crate::exec::remote::RemoteError>()
     }

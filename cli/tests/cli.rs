@@ -826,3 +826,71 @@ fn record_names_what_would_change_and_noise_is_sticky() {
         "{out}"
     );
 }
+
+/// A Rust-only function (the token authorizer): what needs a Python twin says so in one line.
+#[test]
+fn a_rust_only_function_is_refused_where_a_python_twin_is_needed() {
+    let p = TempProject::new();
+    let ev = p.path().join("parity-fixtures/authorizer/deny-forged.json");
+    let ev = ev.to_str().unwrap();
+    for (args, what) in [
+        (
+            vec!["parity", "--function", "authorizer"],
+            "parity does not apply",
+        ),
+        (
+            vec![
+                "parity",
+                "record",
+                "--function",
+                "authorizer",
+                "--python-src",
+                "/tmp",
+                "--yes",
+            ],
+            "parity does not apply",
+        ),
+        (
+            vec![
+                "shift",
+                "--function",
+                "authorizer",
+                "--percent",
+                "5",
+                "--dry-run",
+            ],
+            "shift (there is no Python version to shift from) does not apply",
+        ),
+        (
+            vec!["rehearse", "--function", "authorizer", "--plan", "5,100"],
+            "rehearse does not apply",
+        ),
+        (
+            vec!["bench", "--function", "authorizer", "--python-src", "/tmp"],
+            "a Python side of bench does not apply",
+        ),
+    ] {
+        let o = p.run(&args);
+        assert_input_error(
+            &o,
+            &["function 'authorizer' has no Python twin (Rust only)", what],
+        );
+    }
+    let o = p.run(&[
+        "invoke",
+        "--function",
+        "authorizer",
+        "--event",
+        ev,
+        "--python-src",
+        "/tmp",
+    ]);
+    assert_input_error(&o, &["function 'authorizer' has no Python twin"]);
+    let o = p.run(&["serve", "--function", "authorizer"]);
+    assert_input_error(
+        &o,
+        &["function 'authorizer' has no API routes", "invoke --event"],
+    );
+    let o = p.run(&["functions", "list"]);
+    assert!(stdout(&o).contains("— (Rust only)"), "{}", stdout(&o));
+}

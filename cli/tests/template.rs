@@ -54,6 +54,75 @@ fn hybrid_cfn_lint_passes() {
     cfn_lint("template-hybrid.yaml");
 }
 
+/// What SAM makes of a template: each API route and its authorizer (scripts/python/sam_transform.py).
+fn sam_routes(file: &Path) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let root = common::root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/python/sam_transform.py"))
+        .arg(file)
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(text(&out));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Ok(serde_json::from_value(v["routes"].clone()).unwrap())
+}
+
+/// cfn-lint does not run the SAM transform; CloudFormation does, at deploy time. Both templates
+/// must pass it, with each route's authorizer where the migration needs it.
+#[test]
+fn sam_transforms_both_templates_with_the_intended_authorizers() {
+    let root = common::root();
+    let rust = sam_routes(&root.join("template-rust.yaml")).unwrap();
+    assert_eq!(rust["GET /api/manuals"], "CognitoAuth");
+    assert_eq!(rust["DELETE /api/manuals/{id}"], "CognitoAuth");
+    assert_eq!(rust["GET /health"], "NONE");
+    let hybrid = sam_routes(&root.join("template-hybrid.yaml")).unwrap();
+    // Generated with --token-authorizer manuals: Python's unauthenticated manuals routes get
+    // the Rust token authorizer; its authenticated ones and the Rust test routes keep Cognito.
+    for route in [
+        "GET /api/manuals",
+        "GET /api/manuals/{id}",
+        "DELETE /api/manuals/{id}",
+    ] {
+        assert_eq!(hybrid[route], "RustTokenAuthorizer", "{route}");
+        assert_eq!(
+            hybrid[&route.replace(" /", " /rust/")],
+            "CognitoAuth",
+            "{route}"
+        );
+    }
+    assert_eq!(hybrid["POST /api/manuals/download"], "CognitoAuth");
+    assert_eq!(hybrid["GET /health"], "NONE");
+    assert_eq!(hybrid["POST /api/pdf-page"], "NONE");
+}
+
+/// The check fails on what SAM refuses: the `!If` around `Globals.Api.Auth` that an earlier
+/// template-rust.yaml had (cfn-lint passed it).
+#[test]
+fn sam_transform_refuses_an_intrinsic_around_auth() {
+    let root = common::root();
+    let text = std::fs::read_to_string(root.join("template-rust.yaml")).unwrap();
+    let at = text.find("    Auth:\n").expect("Globals.Api.Auth");
+    let end = at + text[at..].find("\n\nResources:").unwrap();
+    let broken = format!(
+        "{}    Auth: !If\n      - HasPool\n      - DefaultAuthorizer: CognitoAuth\n        Authorizers:\n          CognitoAuth:\n            UserPoolArn: !Ref CognitoUserPoolArn\n      - !Ref AWS::NoValue{}",
+        &text[..at],
+        &text[end..]
+    )
+    .replace(
+        "Conditions:\n",
+        "Conditions:\n  HasPool: !Not [!Equals [!Ref CognitoUserPoolArn, \"\"]]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.yaml");
+    std::fs::write(&file, broken).unwrap();
+    let e = sam_routes(&file).unwrap_err();
+    assert!(e.contains("SAM refuses it") && e.contains("Auth"), "{e}");
+}
+
 #[test]
 fn hybrid_template_is_up_to_date() {
     let o = mm(
@@ -232,7 +301,19 @@ fn every_function_crate_has_its_resources_and_config() {
                 "{file}: {res}Rust is not named manuel-{fname}-rust-STAGE"
             );
         }
-        // The hybrid template also holds the Python function, as deployed.
+        // The hybrid template also holds the Python function, as deployed (a Rust-only
+        // function, the token authorizer, has none).
+        let Some(py) = cfg.python() else {
+            assert!(
+                !hybrid.contains(&format!("  {res}:\n")),
+                "template-hybrid.yaml has a Python {res} for the Rust-only {fname}"
+            );
+            assert!(
+                cfg.routes.is_empty(),
+                "{fname}: a Rust-only function has no routes"
+            );
+            continue;
+        };
         assert!(
             hybrid.contains(&format!("  {res}:\n")),
             "template-hybrid.yaml lacks the Python {res}"
@@ -244,7 +325,7 @@ fn every_function_crate_has_its_resources_and_config() {
         assert!(
             hybrid.contains(&format!(
                 "CodeUri: manuel/backend/src/functions/{}/\n",
-                cfg.python_dir
+                py.dir
             )),
             "template-hybrid.yaml: {res} does not build from the Manuel checkout"
         );
@@ -308,10 +389,58 @@ fn every_function_crate_has_its_resources_and_config() {
 }
 
 /// The hybrid template keeps each Python route's authorizer as deployed (`public_routes`), even
-/// where the Rust twin adds one: manuals' list is public in Python, its download is not.
+/// where the Rust twin adds one: manuals' list is public in Python, its download is not. With
+/// `--token-authorizer manuals` (as committed) the public ones run the Rust token authorizer;
+/// without it they stay `NONE`.
 #[test]
 fn python_routes_keep_their_deployed_authorizer() {
-    let text = std::fs::read_to_string(common::root().join("template-hybrid.yaml")).unwrap();
+    let committed = std::fs::read_to_string(common::root().join("template-hybrid.yaml")).unwrap();
+    let tmp = common::workspace(&[
+        "manuel-migrate.toml",
+        "template-rust.yaml",
+        "template-hybrid.yaml",
+    ]);
+    let o = mm(
+        tmp.path(),
+        &["functions", "hybrid-template", "--no-token-authorizer"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let plain = std::fs::read_to_string(tmp.path().join("template-hybrid.yaml")).unwrap();
+    assert!(!plain.contains("RustTokenAuthorizer") && !plain.contains("# Options:"));
+    // A later run without options keeps what the file records (none now).
+    let o = mm(tmp.path(), &["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for (text, public) in [
+        (&plain, "Authorizer: NONE"),
+        (&committed, "Authorizer: RustTokenAuthorizer"),
+    ] {
+        let block = manuals_block(text);
+        let event_of = |path: &str, method: &str| {
+            let at = block
+                .find(&format!("Path: {path}\n            Method: {method}\n"))
+                .unwrap_or_else(|| panic!("{method} {path} in ManualsFunction:\n{block}"));
+            let rest = &block[at..];
+            let next = rest[1..].find("Type: Api").map_or(rest.len(), |i| i + 1);
+            rest[..next].to_owned()
+        };
+        assert!(event_of("/api/manuals", "get").contains(public));
+        assert!(event_of("/api/manuals/{id}", "delete").contains(public));
+        assert!(!event_of("/api/manuals/download", "post").contains("Authorizer"));
+    }
+    // Unknown functions are refused, naming the option.
+    let o = mm(
+        tmp.path(),
+        &["functions", "hybrid-template", "--token-authorizer", "nope"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--token-authorizer: unknown function 'nope'"),
+        "{}",
+        text(&o)
+    );
+}
+
+fn manuals_block(text: &str) -> String {
     let start = text
         .find("\n  ManualsFunction:\n")
         .expect("ManualsFunction in the hybrid");
@@ -321,16 +450,5 @@ fn python_routes_keep_their_deployed_authorizer() {
         .iter()
         .take_while(|l| !l.starts_with("  ") || l.starts_with("   "))
         .count();
-    let block = lines[..len].join("\n") + "\n";
-    let event_of = |path: &str, method: &str| {
-        let at = block
-            .find(&format!("Path: {path}\n            Method: {method}\n"))
-            .unwrap_or_else(|| panic!("{method} {path} in ManualsFunction:\n{block}"));
-        let rest = &block[at..];
-        let next = rest[1..].find("Type: Api").map_or(rest.len(), |i| i + 1);
-        rest[..next].to_owned()
-    };
-    assert!(event_of("/api/manuals", "get").contains("Authorizer: NONE"));
-    assert!(event_of("/api/manuals/{id}", "delete").contains("Authorizer: NONE"));
-    assert!(!event_of("/api/manuals/download", "post").contains("Authorizer"));
+    lines[..len].join("\n") + "\n"
 }

@@ -21,6 +21,8 @@ pub enum BenchError {
     Remote(#[from] crate::exec::remote::RemoteError),
     #[error("encoding the event: {0}")]
     Event(#[from] serde_json::Error),
+    #[error(transparent)]
+    Fixture(#[from] crate::fixtures::FixtureError),
 }
 
 impl BenchError {
@@ -29,7 +31,7 @@ impl BenchError {
         match self {
             BenchError::Exec(e) => e.is_service_failure(),
             BenchError::Deploy(_) | BenchError::Remote(_) => true,
-            BenchError::Event(_) => false,
+            BenchError::Event(_) | BenchError::Fixture(_) => false,
         }
     }
 }
@@ -42,12 +44,14 @@ pub async fn cold_local(
     on_done: &dyn Fn(),
 ) -> Result<ColdStats, BenchError> {
     let mut stats = ColdStats::default();
-    let event = Bytes::from(serde_json::to_vec(&case.fixture.event)?);
+    // The case as the load runs it: its environment and clock variables, its tokens filled.
+    let req = case.request()?;
+    let event = Bytes::from(serde_json::to_vec(&pool.fill(req.event).await?)?);
     for _ in 0..samples {
         if crate::signal::stop_requested() {
             break;
         }
-        let answer = pool.invoke_cold(&case.fixture.env, event.clone()).await?;
+        let answer = pool.invoke_cold(&req.env, event.clone()).await?;
         stats.samples += 1;
         let report = answer.report.unwrap_or_default();
         stats.peak_rss_mb = stats.peak_rss_mb.max(report.max_rss_mb);

@@ -24,6 +24,9 @@ struct SideSetup<'a> {
 pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     // Validate everything before starting anything.
     let cfg = project.function(&args.function)?;
+    if args.targets.python_live() {
+        project.twin(&args.function, "a Python side of bench")?;
+    }
     let region = args
         .region
         .clone()

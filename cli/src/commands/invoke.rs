@@ -16,6 +16,8 @@ pub struct EventFile {
     pub env: std::collections::BTreeMap<String, String>,
     /// The fixture seeds state that `invoke` does not seed (only `parity` does).
     pub has_setup: bool,
+    /// How the answer is read (a fixture's `kind`; for a bare event, from its shape).
+    pub kind: crate::exec::EventKind,
 }
 
 /// Read an event file: a bare API Gateway event, or a parity fixture whose `event`, `env` and
@@ -35,6 +37,7 @@ pub fn read_event(path: &std::path::Path) -> anyhow::Result<EventFile> {
         v.get("event").is_some() && (v.get("python").is_some() || v.get("name").is_some());
     if !is_fixture {
         return Ok(EventFile {
+            kind: crate::exec::EventKind::of_event(&v),
             event: v,
             env: Default::default(),
             has_setup: false,
@@ -50,6 +53,7 @@ pub fn read_event(path: &std::path::Path) -> anyhow::Result<EventFile> {
     Ok(EventFile {
         env: case.env_overrides()?,
         has_setup: case.needs_state(),
+        kind: case.fixture.kind,
         event: case.fixture.event,
     })
 }
@@ -57,6 +61,7 @@ pub fn read_event(path: &std::path::Path) -> anyhow::Result<EventFile> {
 pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
     project.function(&args.function)?;
     let file = read_event(&args.event)?;
+    let kind = file.kind;
     let event = file.event;
     if file.has_setup {
         eprintln!(
@@ -124,7 +129,7 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
         }
         let report_line = inv.report.line(&inv.request_id);
         reports.push(inv.report.clone());
-        let answer = Answer::from(inv);
+        let answer = Answer::from(inv).viewed_as(kind);
         last_error = false;
         if let Some(Outcome::FunctionError {
             error_type,

@@ -62,6 +62,8 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
             .function_names()
             .into_iter()
             .filter(|f| has_fixtures(&project.fixtures_dir().join(f)))
+            // A Rust-only function (the token authorizer) has nothing to be compared with.
+            .filter(|f| project.function(f).is_ok_and(|c| c.python().is_some()))
             .collect()
     } else {
         sel.functions.clone()
@@ -70,6 +72,7 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
     let mut out = Vec::new();
     let mut first_miss = None;
     for f in functions {
+        project.twin(&f, "parity")?;
         let stateful = project.function(&f)?.stateful;
         let mut cases = match fixtures::load_function(&project.fixtures_dir(), &f, glob.as_ref()) {
             // Without --function, a --case glob selects among all functions: one without a
@@ -432,7 +435,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                     source: format!(
                         "{}/{} on .venv-lambda (awslambdaric)",
                         function,
-                        project.function(function)?.handler
+                        project.twin(function, "parity record")?.handler
                     ),
                 });
                 updated.push(c);

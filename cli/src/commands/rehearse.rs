@@ -28,6 +28,7 @@ struct Counts {
 
 pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
     let cfg = project.function(&args.function)?;
+    project.twin(&args.function, "rehearse")?;
     let steps = parse_plan(&args.plan).map_err(|e| anyhow::anyhow!(e))?;
     let interval = crate::bench::load::parse_duration(&args.interval)
         .map_err(|e| anyhow::anyhow!("--interval: {e}"))?;

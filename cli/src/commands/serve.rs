@@ -25,7 +25,12 @@ struct Served {
 }
 
 pub async fn run(project: &Project, args: ServeArgs) -> anyhow::Result<i32> {
-    project.function(&args.function)?;
+    if project.function(&args.function)?.routes.is_empty() {
+        anyhow::bail!(
+            "function '{}' has no API routes (manuel-migrate.toml): serve is HTTP only; send its events with `invoke --event FILE`",
+            args.function
+        );
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| anyhow::anyhow!("port {} on 127.0.0.1: {e}", args.port))?;

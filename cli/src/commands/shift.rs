@@ -8,6 +8,7 @@ use crate::shift::controller::{sample_warnings, Controller, Event, Limits, Outco
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
 use crate::shift::router::{AliasRouter, Route53Router, Router};
+use crate::shift::routes::{judge, routes_of, Finding, Needs, RouteAuth};
 use crate::shift::{parse_plan, Thresholds};
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ fn plan_for(
     conf: &aws_config::SdkConfig,
 ) -> anyhow::Result<Plan> {
     let cfg = project.function(function)?;
+    project.twin(function, "shift (there is no Python version to shift from)")?;
     let deploy = cfg
         .deploy
         .clone()
@@ -85,6 +87,120 @@ fn plan_for(
             })
         }
         other => anyhow::bail!("manuel-migrate.toml: functions.{function}.deploy.router = '{other}' (alias or route53)"),
+    }
+}
+
+/// The API and deployed function whose routes the preflight reads: `None` when the function's
+/// Rust twin needs nothing of its routes.
+fn route_check(project: &Project, function: &str) -> anyhow::Result<Option<RouteCheck>> {
+    let cfg = project.function(function)?;
+    let needs = Needs {
+        needs_authorizer: cfg.needs_authorizer,
+        verifies_tokens: cfg.verifies_tokens,
+    };
+    if !needs.relevant() {
+        return Ok(None);
+    }
+    let deploy = cfg.deploy.clone().unwrap_or_default();
+    // With Route 53 the Rust twin is another function behind its own API (template-rust.yaml,
+    // every route with an authorizer): the Python routes do not reach it.
+    if deploy.router.as_deref() == Some("route53") {
+        return Ok(None);
+    }
+    Ok(Some(RouteCheck {
+        needs,
+        rest_api_id: deploy.rest_api_id,
+        function_name: deploy.function_name.unwrap_or_default(),
+    }))
+}
+
+struct RouteCheck {
+    needs: Needs,
+    rest_api_id: Option<String>,
+    function_name: String,
+}
+
+/// Before any weight change: every live route of the function gives the Rust twin what it needs
+/// (an authorizer, where it takes the caller only from claims). Refused naming the route unless
+/// `accept`; notes what it found otherwise.
+async fn route_preflight(
+    project: &Project,
+    function: &str,
+    conf: &aws_config::SdkConfig,
+    accept: bool,
+) -> anyhow::Result<()> {
+    let Some(check) = route_check(project, function)? else {
+        return Ok(());
+    };
+    let hint = format!(
+        "attach one (`functions hybrid-template --token-authorizer {function}`) or pass --accept-route-auth"
+    );
+    let Some(api) = check.rest_api_id.as_deref() else {
+        if accept {
+            eprintln!("warning: {function}: the routes' authorizers are not checked (no deploy.rest_api_id; --accept-route-auth)");
+            return Ok(());
+        }
+        anyhow::bail!(
+            "manuel-migrate.toml: functions.{function}.deploy.rest_api_id is missing: the Rust twin needs an authorizer on every route (needs_authorizer) and the routes cannot be checked without the API (set it, or pass --accept-route-auth)"
+        );
+    };
+    let client = aws_sdk_apigateway::Client::new(conf);
+    let routes = routes_of(&client, api, &check.function_name).await?;
+    let list = |rs: &[RouteAuth]| {
+        rs.iter()
+            .map(RouteAuth::describe)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match judge(check.needs, &routes) {
+        Finding::Fine => Ok(()),
+        Finding::NoRoutes => {
+            eprintln!(
+                "warning: {function}: no route of API {api} invokes {}; no authorizer to check",
+                check.function_name
+            );
+            Ok(())
+        }
+        Finding::VerifiedByTwin(open) => {
+            eprintln!(
+                "note: {function}: {} without an authorizer; the Rust twin verifies tokens itself (a request without a valid token gets 401 from Rust: see rules.toml)",
+                list(&open)
+            );
+            Ok(())
+        }
+        Finding::Unprotected(open) if accept => {
+            eprintln!(
+                "warning: {function}: {} without the authorizer the Rust twin needs; shifting anyway (--accept-route-auth)",
+                list(&open)
+            );
+            Ok(())
+        }
+        Finding::Unprotected(open) => anyhow::bail!(
+            "{function}: route {} of API {api} has no authorizer ({}), but the Rust twin takes the caller only from authorizer claims (needs_authorizer): {hint}",
+            open[0].route,
+            open[0].authorization
+        ),
+    }
+}
+
+/// The routes' authorization, for `status` (one line per route).
+async fn routes_status(project: &Project, function: &str, conf: &aws_config::SdkConfig) -> String {
+    let Ok(cfg) = project.function(function) else {
+        return String::new();
+    };
+    let deploy = cfg.deploy.clone().unwrap_or_default();
+    let (Some(api), Some(name)) = (deploy.rest_api_id, deploy.function_name) else {
+        return "— (no deploy.rest_api_id)".into();
+    };
+    let client = aws_sdk_apigateway::Client::new(conf);
+    match routes_of(&client, &api, &name).await {
+        Ok(routes) if routes.is_empty() => format!("none of API {api}"),
+        Ok(routes) => routes
+            .iter()
+            .map(RouteAuth::describe)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(e) => format!("unknown: {e}"),
     }
 }
 
@@ -240,6 +356,18 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
             &crate::aws::offline_config(project),
         )?;
         println!("dry run: no AWS call is made. The shift would call:");
+        if let Some(check) = route_check(project, &args.function)? {
+            match &check.rest_api_id {
+                Some(api) => println!(
+                    "  apigateway:GetResources {api} and GetMethod for each method, to check the authorizer of every route that invokes {}",
+                    check.function_name
+                ),
+                None => println!(
+                    "  (nothing: functions.{}.deploy.rest_api_id is missing, so the route check would refuse without --accept-route-auth)",
+                    args.function
+                ),
+            }
+        }
         println!("  {}", read_call(&plan));
         for (i, s) in steps.iter().enumerate() {
             println!("  {}", plan.router.describe_set(*s));
@@ -249,7 +377,12 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
         }
         return Ok(exit::OK);
     }
-    let plan = plan_for(project, &args.function, &crate::aws::config(project).await)?;
+    let conf = crate::aws::config(project).await;
+    let plan = plan_for(project, &args.function, &conf)?;
+    // Moving traffic back to Python (0 %) needs nothing of the routes.
+    if steps.iter().any(|s| *s > 0.0) {
+        route_preflight(project, &args.function, &conf, args.accept_route_auth).await?;
+    }
     let j = journal(project);
     if let Some(d) = j.dangling_intent(&plan.function) {
         eprintln!(
@@ -358,6 +491,7 @@ pub async fn status(project: &Project, args: StatusArgs) -> anyhow::Result<i32> 
         "Rust share (from AWS)",
         "last decision",
         "error rates (window)",
+        "routes (authorization)",
         "in flight",
     ]);
     let conf = crate::aws::config(project).await;
@@ -393,7 +527,8 @@ pub async fn status(project: &Project, args: StatusArgs) -> anyhow::Result<i32> 
             .dangling_intent(name)
             .map(|d| format!("INTERRUPTED during: {} ({})", d.detail, d.ts))
             .unwrap_or_else(|| "nothing".into());
-        t.add_row(vec![name.clone(), weights, decision, rates, flight]);
+        let routes = routes_status(project, name, &conf).await;
+        t.add_row(vec![name.clone(), weights, decision, rates, routes, flight]);
     }
     println!("{t}");
     for name in &names {

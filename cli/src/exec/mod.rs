@@ -50,6 +50,8 @@ pub enum ExecError {
     NeedsStack(String),
     #[error("a local target needs the local stack")]
     NoStack,
+    #[error("{0} is not an API Gateway event: a URL target cannot take it (invoke the function)")]
+    NotHttp(String),
 }
 
 impl ExecError {
@@ -90,6 +92,46 @@ pub struct Request<'a> {
     pub needs_tokens: bool,
     /// POST, PUT, PATCH or DELETE: refused against deployments unless allowed.
     pub writes: bool,
+    /// How the answer is read: as API Gateway answers a proxy event, or the return value.
+    pub kind: EventKind,
+}
+
+/// What kind of event a request carries, which decides how its answer is read.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// An API Gateway REST proxy event: the answer is what API Gateway makes of the return
+    /// value (502 for a function error or a malformed proxy response).
+    #[default]
+    Apigw,
+    /// Any JSON, as a direct `Invoke` or an API Gateway authorizer call sends it: the answer is
+    /// the return value itself, or `{"errorType", "errorMessage"}` for a function error.
+    Direct,
+}
+
+impl EventKind {
+    /// The kind of a bare event file: a proxy event has `httpMethod`; anything else is direct.
+    pub fn of_event(event: &Value) -> Self {
+        if event.get("httpMethod").is_some() {
+            EventKind::Apigw
+        } else {
+            EventKind::Direct
+        }
+    }
+
+    pub fn is_apigw(&self) -> bool {
+        *self == EventKind::Apigw
+    }
 }
 
 impl<'a> Request<'a> {
@@ -110,6 +152,7 @@ impl<'a> Request<'a> {
             pins_clock: false,
             needs_tokens: names_tokens(event),
             writes: matches!(method, "POST" | "PUT" | "PATCH" | "DELETE"),
+            kind: EventKind::of_event(event),
         }
     }
 
@@ -199,6 +242,18 @@ impl From<Invocation> for Answer {
             logs: inv.logs,
             request_id: Some(inv.request_id),
         }
+    }
+}
+
+impl Answer {
+    /// The answer as a client of this kind of event sees it.
+    pub fn viewed_as(mut self, kind: EventKind) -> Self {
+        if kind == EventKind::Direct {
+            if let Some(outcome) = &self.outcome {
+                self.response = runtime_api::direct_view(outcome);
+            }
+        }
+        self
     }
 }
 

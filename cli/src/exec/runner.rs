@@ -68,12 +68,15 @@ impl Runner<'_> {
             } else {
                 Bytes::from(serde_json::to_vec(req.event)?)
             };
-            return p.invoke(&req.env, event).await;
+            return Ok(p.invoke(&req.env, event).await?.viewed_as(req.kind));
         }
         let event = Bytes::from(serde_json::to_vec(req.event)?);
         Ok(match self {
             Runner::Local(_) => unreachable!("answered above"),
-            Runner::Lambda(t) => t.invoke(event).await?,
+            Runner::Lambda(t) => t.invoke(event).await?.viewed_as(req.kind),
+            Runner::Http(_) if !req.kind.is_apigw() => {
+                return Err(ExecError::NotHttp(req.label.clone()))
+            }
             Runner::Http(t) => t.invoke(req.event).await?,
         })
     }

@@ -58,31 +58,34 @@ pub(super) fn validate(name: &str, f: &FunctionConfig) -> Result<(), HybridError
             ),
         ));
     }
-    let dir_ok = !f.python_dir.is_empty()
-        && f.python_dir
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !f.python_dir.starts_with('.');
-    if !dir_ok {
-        return Err(config_err(
-            field("python_dir"),
-            format!(
-                "'{}' is not a folder name under backend/src/functions",
-                f.python_dir
-            ),
-        ));
-    }
-    let handler_ok = f.handler.split('.').count() >= 2
-        && f.handler.split('.').all(|p| {
-            !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !p.starts_with(|c: char| c.is_ascii_digit())
-        });
-    if !handler_ok {
-        return Err(config_err(
-            field("handler"),
-            format!("'{}' is not module.function", f.handler),
-        ));
+    if let Some(py) = f.python() {
+        let dir_ok = !py.dir.is_empty()
+            && py
+                .dir
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !py.dir.starts_with('.');
+        if !dir_ok {
+            return Err(config_err(
+                field("python_dir"),
+                format!(
+                    "'{}' is not a folder name under backend/src/functions",
+                    py.dir
+                ),
+            ));
+        }
+        let handler_ok = py.handler.split('.').count() >= 2
+            && py.handler.split('.').all(|p| {
+                !p.is_empty()
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !p.starts_with(|c: char| c.is_ascii_digit())
+            });
+        if !handler_ok {
+            return Err(config_err(
+                field("handler"),
+                format!("'{}' is not module.function", py.handler),
+            ));
+        }
     }
     if !(128..=10240).contains(&f.memory_mb) {
         return Err(config_err(
@@ -156,7 +159,9 @@ pub(super) fn python_resource(
     rust: &Yaml,
     name: &str,
     f: &FunctionConfig,
+    py: crate::config::PythonTwin<'_>,
     twin: &Node,
+    token_authorizer: bool,
     needs: &mut Needs,
 ) -> Result<String, HybridError> {
     let place = twin.key;
@@ -172,17 +177,17 @@ pub(super) fn python_resource(
     writeln!(
         out,
         "      CodeUri: {MANUEL_CHECKOUT}/backend/src/functions/{}/",
-        f.python_dir
+        py.dir
     )
     .unwrap();
-    writeln!(out, "      Handler: {}", f.handler).unwrap();
+    writeln!(out, "      Handler: {}", py.handler).unwrap();
     writeln!(out, "      Runtime: {PYTHON_RUNTIME}").unwrap();
     writeln!(
         out,
         "      Description: {}",
         quote(&format!(
             "Python function {} of Manuel, unchanged (its Rust port is {place})",
-            f.python_dir
+            py.dir
         ))
     )
     .unwrap();
@@ -258,7 +263,16 @@ pub(super) fn python_resource(
             )
             .unwrap();
             if f.public_routes.iter().any(|r| r.trim() == route.trim()) {
-                out.push_str("            Auth:\n              Authorizer: NONE\n");
+                let authorizer = if token_authorizer {
+                    super::TOKEN_AUTHORIZER
+                } else {
+                    "NONE"
+                };
+                writeln!(
+                    out,
+                    "            Auth:\n              Authorizer: {authorizer}"
+                )
+                .unwrap();
             }
         }
     }
@@ -338,7 +352,7 @@ pub(super) fn is_one_placeholder(value: &str) -> bool {
     value.len() >= 3 && value.starts_with('{') && value[1..].find('}') == Some(value.len() - 2)
 }
 
-pub(super) const PLACEHOLDERS: [&str; 9] = [
+pub(super) const PLACEHOLDERS: [&str; 11] = [
     "region",
     "account_id",
     "stage",
@@ -348,6 +362,8 @@ pub(super) const PLACEHOLDERS: [&str; 9] = [
     "kb_id",
     "redis_host",
     "redis_port",
+    "user_pool_id",
+    "app_client_id",
 ];
 
 /// What a placeholder refers to in the template, and whether it is one of the Redis settings.
@@ -362,6 +378,8 @@ pub(super) fn placeholder(name: &str) -> Option<(&'static str, bool)> {
         "kb_id" => ("KnowledgeBaseId", false),
         "redis_host" => ("RedisEndpointAddress", true),
         "redis_port" => ("RedisPort", true),
+        "user_pool_id" => ("CognitoUserPoolId", false),
+        "app_client_id" => ("CognitoClientIds", false),
         _ => return None,
     })
 }

@@ -88,8 +88,77 @@ fn repo_templates_generate() {
         .parent()
         .unwrap();
     let project = Project::load(root).unwrap();
-    let t = generate_for(&project).unwrap();
+    let t = generate_for(&project, &Options::default()).unwrap();
     assert!(t.contains("  HealthFunction:\n") && t.contains("  HealthFunctionRust:\n"));
     assert!(t.contains("            Path: /rust/health\n"));
     assert!(t.contains("FunctionName: !Sub manuel-query-${Stage}\n"));
+    // The Rust-only authorizer has its Rust resource and no Python one.
+    assert!(t.contains("  AuthorizerFunctionRust:\n") && !t.contains("  AuthorizerFunction:\n"));
+    assert!(!t.contains(TOKEN_AUTHORIZER));
+    assert_eq!(Options::of_template(&t), Options::default());
+}
+
+#[test]
+fn the_token_authorizer_option_protects_the_named_functions_public_routes_only() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let project = Project::load(root).unwrap();
+    let options = Options {
+        token_authorizer: vec!["manuals".into()],
+    };
+    let t = generate_for(&project, &options).unwrap();
+    assert_eq!(
+        Options::of_template(&t),
+        options,
+        "the header records the option"
+    );
+    assert!(t.contains(
+        "        RustTokenAuthorizer:\n          FunctionArn: !GetAtt AuthorizerFunctionRust.Arn\n"
+    ));
+    let resource = |name: &str| {
+        let start = t.find(&format!("\n  {name}:\n")).unwrap() + 1;
+        let rest = &t[start..];
+        let end = rest
+            .match_indices("\n  ")
+            .find(|(i, _)| rest[i + 3..].starts_with(|c: char| c.is_ascii_alphabetic()))
+            .map_or(rest.len(), |(i, _)| i);
+        rest[..end].to_owned()
+    };
+    let manuals = resource("ManualsFunction");
+    assert_eq!(
+        manuals.matches("Authorizer: RustTokenAuthorizer").count(),
+        3,
+        "{manuals}"
+    );
+    assert!(!manuals.contains("Authorizer: NONE"));
+    // Health stays public.
+    let health = resource("HealthFunction");
+    assert_eq!(health.matches("Authorizer: NONE").count(), 4, "{health}");
+    for bad in ["nope", "health-x"] {
+        let e = generate_for(
+            &project,
+            &Options {
+                token_authorizer: vec![bad.into()],
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--token-authorizer: unknown function"),
+            "{e}"
+        );
+    }
+    let e = generate_for(
+        &project,
+        &Options {
+            token_authorizer: vec!["usage".into()],
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no Python routes without an authorizer"),
+        "{e}"
+    );
 }

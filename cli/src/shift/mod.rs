@@ -4,6 +4,7 @@ pub mod controller;
 pub mod journal;
 pub mod monitor;
 pub mod router;
+pub mod routes;
 pub mod stats;
 
 use monitor::SideCounts;

@@ -32,24 +32,43 @@ pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i
             as_version_of,
             zip,
         } => publish(project, &function, as_version_of.as_deref(), zip.as_deref()).await,
-        FunctionsAction::HybridTemplate { check } => hybrid_template(project, check),
+        FunctionsAction::HybridTemplate {
+            check,
+            token_authorizer,
+            no_token_authorizer,
+        } => hybrid_template(project, check, token_authorizer, no_token_authorizer),
     }
 }
 
 /// Write template-hybrid.yaml, or with `check` compare the committed one with what would be
-/// written (exit 1 when they differ).
-fn hybrid_template(project: &Project, check: bool) -> anyhow::Result<i32> {
-    use crate::hybrid::{self, HYBRID_TEMPLATE};
-    let generated = hybrid::generate_for(project)?;
+/// written (exit 1 when they differ). Options not given are those the committed file records.
+fn hybrid_template(
+    project: &Project,
+    check: bool,
+    token_authorizer: Vec<String>,
+    no_token_authorizer: bool,
+) -> anyhow::Result<i32> {
+    use crate::hybrid::{self, Options, HYBRID_TEMPLATE};
     let path = project.root.join(HYBRID_TEMPLATE);
+    let committed = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
+    };
+    let mut options = committed
+        .as_deref()
+        .map(Options::of_template)
+        .unwrap_or_default();
+    if no_token_authorizer {
+        options.token_authorizer.clear();
+    } else if !token_authorizer.is_empty() {
+        options.token_authorizer = token_authorizer;
+    }
+    let generated = hybrid::generate_for(project, &options)?;
     if check {
-        let committed = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                println!("{HYBRID_TEMPLATE} is missing: generate it with `manuel-migrate functions hybrid-template`");
-                return Ok(exit::GATE_FAILED);
-            }
-            Err(e) => anyhow::bail!("{}: {e}", path.display()),
+        let Some(committed) = committed else {
+            println!("{HYBRID_TEMPLATE} is missing: generate it with `manuel-migrate functions hybrid-template`");
+            return Ok(exit::GATE_FAILED);
         };
         let changes = hybrid::differences(&committed, &generated);
         if changes.is_empty() {
@@ -63,9 +82,22 @@ fn hybrid_template(project: &Project, check: bool) -> anyhow::Result<i32> {
     }
     crate::fsutil::write_atomic(&path, generated.as_bytes())
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let twins = project
+        .config
+        .functions
+        .values()
+        .filter(|f| f.python().is_some())
+        .count();
+    let protected = if options.token_authorizer.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the Rust token authorizer on the unauthenticated routes of {}",
+            options.token_authorizer.join(", ")
+        )
+    };
     println!(
-        "wrote {HYBRID_TEMPLATE}: {} Python functions on their routes, their Rust ports under {}",
-        project.config.functions.len(),
+        "wrote {HYBRID_TEMPLATE}: {twins} Python functions on their routes, their Rust ports under {}{protected}",
         hybrid::RUST_ROUTE_PREFIX
     );
     Ok(exit::OK)
@@ -143,7 +175,10 @@ fn list(project: &Project) -> anyhow::Result<i32> {
             .unwrap_or_else(|| "never run".into());
         t.add_row(vec![
             format!("{name} (functions/{})", cfg.crate_name),
-            format!("{}/{}", cfg.python_dir, cfg.handler),
+            cfg.python().map_or_else(
+                || "— (Rust only)".into(),
+                |py| format!("{}/{}", py.dir, py.handler),
+            ),
             cfg.routes.join("\n"),
             if binaries.is_empty() {
                 "not built".into()

@@ -154,9 +154,12 @@ pub(super) fn new(
     let hybrid = if hybrid_path.is_file() {
         let new_config: crate::config::Config = toml::from_str(&config)
             .map_err(|e| anyhow::anyhow!("{}: {}", crate::config::CONFIG_FILE, e.message()))?;
+        let committed = std::fs::read_to_string(&hybrid_path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", hybrid_path.display()))?;
+        let options = crate::hybrid::Options::of_template(&committed);
         Some((
             hybrid_path,
-            crate::hybrid::generate(&new_config, &template)?,
+            crate::hybrid::generate(&new_config, &template, &options)?,
         ))
     } else {
         None

@@ -134,6 +134,22 @@ pub fn apigw_view(outcome: &Outcome) -> Value {
     }
 }
 
+/// The answer to a direct invocation: the function's return value (a body that is not JSON as a
+/// string), or the error as Lambda reports it (`errorType`, `errorMessage`; no stack trace).
+pub fn direct_view(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::FunctionError {
+            error_type,
+            payload,
+        } => serde_json::json!({
+            "errorType": error_type,
+            "errorMessage": payload.get("errorMessage").cloned().unwrap_or(Value::Null),
+        }),
+        Outcome::Response(body) => serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+    }
+}
+
 fn is_proxy_response(v: &Value) -> bool {
     let Some(obj) = v.as_object() else {
         return false;

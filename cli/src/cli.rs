@@ -14,6 +14,10 @@ pub struct Cli {
     /// Project folder (holds manuel-migrate.toml); default: the current folder or a parent.
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
+    /// Manuel's backend/src/shared, put on the path of the Python handlers whose oracle is
+    /// `intended` (default: `shared` beside --python-src).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub python_shared: Option<PathBuf>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -45,12 +49,80 @@ pub enum Command {
     Status(StatusArgs),
     /// Rehearse a shift on the local stack: replayed traffic routed by moto's alias weights.
     Rehearse(RehearseArgs),
+    /// Parity fixtures: `new` writes one with an event built as its source sends it (an S3
+    /// notification, an SQS batch).
+    Fixtures {
+        #[command(subcommand)]
+        action: FixturesAction,
+    },
     /// The Rust function crates: list, new (scaffold), build (cargo-lambda), package (zip),
     /// publish (as a version of the Python function), hybrid-template.
     Functions {
         #[command(subcommand)]
         action: FunctionsAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FixturesAction {
+    /// Write parity-fixtures/FUNCTION/NAME.json with an S3 or SQS event (record it after with
+    /// `parity record`).
+    New(FixtureNewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixtureNewArgs {
+    /// Function name from manuel-migrate.toml.
+    #[arg(long)]
+    pub function: String,
+    /// Case name (the file name without .json).
+    #[arg(long)]
+    pub name: String,
+    /// What the event is.
+    #[arg(long, value_enum)]
+    pub kind: NewEventKind,
+    /// What the case tests.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// s3: the bucket (default: the manuals bucket of the project's stage).
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// s3: an object key, unencoded (repeatable: one record each; encoded as S3 encodes it).
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// s3: the objects' size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub size: u64,
+    /// s3: the objects' ETag.
+    #[arg(long, default_value = "d41d8cd98f00b204e9800998ecf8427e")]
+    pub etag: String,
+    /// s3: the event name.
+    #[arg(long, default_value = "ObjectCreated:Put")]
+    pub event_name: String,
+    /// sqs: the queue's ARN (default: the first queue of `[stack]` in manuel-migrate.toml).
+    #[arg(long)]
+    pub queue_arn: Option<String>,
+    /// sqs: a message body (repeatable: one message each).
+    #[arg(long = "body", value_name = "TEXT")]
+    pub bodies: Vec<String>,
+    /// sqs: a file whose text is a message body (repeatable).
+    #[arg(long = "body-file", value_name = "FILE")]
+    pub body_files: Vec<PathBuf>,
+    /// Environment override for both sides, `KEY=VALUE` (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// The time both sides start at (RFC 3339), for answers and state that hold "now".
+    #[arg(long, value_name = "TIME")]
+    pub clock: Option<String>,
+    /// Replace an existing fixture of that name.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NewEventKind {
+    S3,
+    Sqs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,133 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
     #[serde(default)]
     pub shift: ShiftConfig,
+    #[serde(default)]
+    pub stack: StackConfig,
+}
+
+/// `[stack]`: resources the local stack creates beside the usage table and the buckets (the
+/// tables, queues and topics some functions expect). Names may use `{stage}`, `{region}` and
+/// `{account_id}`; each resource's `var` becomes a placeholder for function environments.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackConfig {
+    #[serde(default)]
+    pub tables: Vec<TableConfig>,
+    #[serde(default)]
+    pub queues: Vec<QueueConfig>,
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
+}
+
+impl StackConfig {
+    /// Key shapes and placeholder names: one line naming the field of the first problem.
+    fn validate(&self) -> Result<(), String> {
+        let mut vars = std::collections::BTreeSet::new();
+        let mut check_var = |at: String, var: &str| {
+            let ok = !var.is_empty()
+                && var
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return Err(format!(
+                    "{at}.var: '{var}' is not a placeholder name (lowercase letters, digits, _)"
+                ));
+            }
+            if crate::stack::STACK_VARS.contains(&var) || !vars.insert(var.to_owned()) {
+                return Err(format!("{at}.var: '{var}' is already a placeholder"));
+            }
+            Ok(())
+        };
+        for (i, t) in self.tables.iter().enumerate() {
+            let at = format!("stack.tables[{i}]");
+            check_var(at.clone(), &t.var)?;
+            if !(1..=2).contains(&t.key.len()) {
+                return Err(format!(
+                    "{at}.key: a key is a hash attribute and at most one range attribute"
+                ));
+            }
+            for (j, ix) in t.indexes.iter().enumerate() {
+                if !(1..=2).contains(&ix.key.len()) {
+                    return Err(format!(
+                        "{at}.indexes[{j}].key: a key is a hash attribute and at most one range attribute"
+                    ));
+                }
+            }
+        }
+        for (i, q) in self.queues.iter().enumerate() {
+            check_var(format!("stack.queues[{i}]"), &q.var)?;
+        }
+        for (i, t) in self.topics.iter().enumerate() {
+            check_var(format!("stack.topics[{i}]"), &t.var)?;
+        }
+        Ok(())
+    }
+}
+
+/// A DynamoDB table: `{var}` is its name. Every key attribute is a string (`S`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub name: String,
+    pub var: String,
+    /// Hash key, then the range key if any.
+    pub key: Vec<String>,
+    #[serde(default)]
+    pub indexes: Vec<IndexConfig>,
+}
+
+/// A global secondary index (projection ALL).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    pub name: String,
+    pub key: Vec<String>,
+}
+
+/// An SQS queue: `{var}` is its URL, `{var_arn}` its ARN. Messages left in it are state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub name: String,
+    pub var: String,
+}
+
+/// An SNS topic: `{var}` is its ARN. The stack subscribes a queue of its own to it, so that
+/// what functions publish is state too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    pub name: String,
+    pub var: String,
+}
+
+/// Which Python code a function's recordings come from.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Oracle {
+    /// The function folder as backend/template.yaml deploys it.
+    #[default]
+    Deployed,
+    /// The folder with Manuel's `backend/src/shared` importable, as the code was written to
+    /// run: for functions whose deployment lacks the shared modules they import.
+    Intended,
+}
+
+impl Oracle {
+    pub fn is_deployed(&self) -> bool {
+        *self == Oracle::Deployed
+    }
+}
+
+impl std::fmt::Display for Oracle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Oracle::Deployed => "deployed",
+            Oracle::Intended => "intended",
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +213,10 @@ pub struct FunctionConfig {
     /// route does not hold the shift back.
     #[serde(default)]
     pub verifies_tokens: bool,
+    /// The Python code parity compares with: `deployed` (default) or `intended` (run with
+    /// `backend/src/shared` on the path, see `--python-shared`).
+    #[serde(default)]
+    pub oracle: Oracle,
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,
@@ -96,6 +227,7 @@ pub struct FunctionConfig {
 pub struct PythonTwin<'a> {
     pub dir: &'a str,
     pub handler: &'a str,
+    pub oracle: Oracle,
 }
 
 impl FunctionConfig {
@@ -104,6 +236,7 @@ impl FunctionConfig {
         Some(PythonTwin {
             dir: self.python_dir.as_deref()?,
             handler: self.handler.as_deref()?,
+            oracle: self.oracle,
         })
     }
 }
@@ -212,6 +345,9 @@ impl Default for ShiftConfig {
 pub struct Project {
     pub root: PathBuf,
     pub config: Config,
+    /// `--python-shared`: Manuel's `backend/src/shared`, for the functions whose oracle is
+    /// `intended` (default: `shared` beside `--python-src`).
+    pub python_shared: Option<PathBuf>,
 }
 
 impl Project {
@@ -260,10 +396,24 @@ impl Project {
                     format!("{} is outside Lambda's 1–900 s", f.timeout_s),
                 ));
             }
+            if f.oracle == Oracle::Intended && f.python_dir.is_none() {
+                return Err(bad(
+                    "oracle",
+                    "`intended` needs a Python twin (python_dir and handler)".into(),
+                ));
+            }
         }
+        config
+            .stack
+            .validate()
+            .map_err(|message| ConfigError::Parse {
+                path: path.clone(),
+                message,
+            })?;
         Ok(Self {
             root: root.to_path_buf(),
             config,
+            python_shared: None,
         })
     }
 

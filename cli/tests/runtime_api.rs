@@ -190,7 +190,12 @@ async fn noise_is_detected_from_two_runs_without_any_rule() {
         ));
     }
     let ctx = SideCtx::default();
-    let noise = noise_between(&answers[0], &answers[1], &ctx);
+    let noise = noise_between(
+        &answers[0],
+        &answers[1],
+        manuel_migrate::exec::EventKind::Apigw,
+        &ctx,
+    );
     assert_eq!(noise, vec!["$.now_ns".to_string()]);
     let rules = Rules::default();
     let input = DiffInput {

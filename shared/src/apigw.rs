@@ -12,6 +12,15 @@ use serde_json::{Map, Value};
 pub const CORS_ALLOW_HEADERS: &str =
     "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
 
+/// `utils.create_response` of Manuel's shared modules: the legacy CORS headers (no
+/// Content-Type), in the order Python builds them; the caller sets the body.
+pub fn legacy_cors_response(status_code: u16) -> Response {
+    Response::new(status_code)
+        .header("Access-Control-Allow-Origin", "*")
+        .header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+        .header("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
+}
+
 /// A Lambda proxy integration response (`statusCode`, `headers`, `body`, optional `isBase64Encoded`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {

@@ -91,6 +91,67 @@ pub fn item_from_sdk(m: &HashMap<String, AttributeValue>) -> Result<Item, PyExce
         .collect()
 }
 
+/// boto3's `TypeSerializer().serialize(v)` of a value `json.loads` produced, as `put_item`
+/// sends it: `None` → `NULL`, `bool` → `BOOL`, `int` → `N` (at most 38 digits: boto3's
+/// `DYNAMODB_CONTEXT` traps the rounding of longer ones), `str` → `S`, `list` → `L`, `dict` →
+/// `M`. A `float` is refused as boto3 refuses it (`TypeError: Float types are not supported`).
+/// A `str` holding a lone surrogate fails as botocore fails to encode the request
+/// (`UnicodeEncodeError`; recorded: error-processor `lone-surrogate`). Containers deeper
+/// than `max_depth` fail with the `RecursionError` boto3 hits on the way (the caller knows how
+/// deep the Python side can go from where it calls).
+pub fn attr_from_py(
+    v: &crate::pyvalue::PyValue,
+    max_depth: usize,
+) -> Result<AttributeValue, PyException> {
+    use crate::pyvalue::{PyInt, PyValue};
+    if max_depth == 0 && matches!(v, PyValue::List(_) | PyValue::Dict(_)) {
+        return Err(PyException::new(
+            "RecursionError",
+            "maximum recursion depth exceeded while calling a Python object",
+        ));
+    }
+    Ok(match v {
+        PyValue::None => AttributeValue::Null(true),
+        PyValue::Bool(b) => AttributeValue::Bool(*b),
+        PyValue::Int(i) => {
+            let digits = match i {
+                PyInt::I64(n) => n.unsigned_abs().to_string().len(),
+                PyInt::Big(s) => s.trim_start_matches('-').len(),
+            };
+            if digits > 38 {
+                return Err(PyException::new("Inexact", "[<class 'decimal.Inexact'>]"));
+            }
+            AttributeValue::N(i.to_string())
+        }
+        PyValue::Float(_) => {
+            return Err(PyException::new(
+                "TypeError",
+                "Float types are not supported. Use Decimal types instead.",
+            ))
+        }
+        PyValue::Str(s) => AttributeValue::S(py_text(s)?.to_owned()),
+        PyValue::List(items) => AttributeValue::L(
+            items
+                .iter()
+                .map(|x| attr_from_py(x, max_depth - 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        PyValue::Dict(d) => {
+            let mut m = HashMap::with_capacity(d.len());
+            for (k, x) in d.iter() {
+                m.insert(py_text(k)?.to_owned(), attr_from_py(x, max_depth - 1)?);
+            }
+            AttributeValue::M(m)
+        }
+    })
+}
+
+/// The text of a Python `str` for an SDK request: what `s.encode()` would refuse fails the same.
+fn py_text(s: &crate::pyvalue::PyStr) -> Result<&str, PyException> {
+    s.to_str()
+        .map_err(|e| PyException::new("UnicodeEncodeError", e.to_string()))
+}
+
 /// `json.dumps`' error for a value it cannot encode.
 pub fn not_serializable(type_name: &str) -> PyException {
     PyException::new(

@@ -79,6 +79,34 @@ pub fn subscript<'a>(value: &'a Value, key: &str) -> Result<Option<&'a Value>, P
     }
 }
 
+/// The records `for record in event.get("Records", [])` visits when each must be a dict (the
+/// loop's first step is `record.get(…)` or `record[…]`): a list's items; nothing for a missing
+/// key, `""` or `{}`. A non-empty string or dict is iterated as `str` characters or keys, and
+/// the first one raises; an event that is not a dict, or a `Records` that is not iterable,
+/// raises before the loop. Either way the `Err` is what escapes.
+pub fn records(event: &Value) -> Result<&[Value], PyException> {
+    let Value::Object(m) = event else {
+        return Err(PyException::new(
+            "AttributeError",
+            format!("'{}' object has no attribute 'get'", type_name(event)),
+        ));
+    };
+    match m.get("Records") {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(Value::String(s)) if s.is_empty() => Ok(&[]),
+        Some(Value::Object(o)) if o.is_empty() => Ok(&[]),
+        Some(Value::String(_) | Value::Object(_)) => Err(PyException::new(
+            "AttributeError",
+            "'str' object has no attribute 'get'",
+        )),
+        Some(other) => Err(PyException::new(
+            "TypeError",
+            format!("'{}' object is not iterable", type_name(other)),
+        )),
+    }
+}
+
 /// Python's `str(x)` (what an f-string shows) for a JSON-decoded value.
 pub fn str_of(v: &Value) -> String {
     match v {
@@ -284,13 +312,23 @@ pub fn parse_int(s: &str) -> Result<i64, PyException> {
         || digits.starts_with('_')
         || digits.ends_with('_')
         || digits.contains("__")
-        || !digits.chars().all(|c| c.is_ascii_digit() || c == '_')
+        || !digits.chars().all(|c| digit_value(c).is_some() || c == '_')
     {
         return Err(err());
     }
-    let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    let magnitude: i64 = clean.parse().map_err(|_| err())?;
-    Ok(if neg { -magnitude } else { magnitude })
+    // Any script's decimal digits count (`int(" ５０ ")` is 50), as in CPython.
+    let mut magnitude: i64 = 0;
+    for d in digits.chars().filter_map(digit_value) {
+        magnitude = magnitude
+            .checked_mul(10)
+            .and_then(|m| m.checked_sub(i64::from(d)))
+            .ok_or_else(err)?;
+    }
+    if neg {
+        Ok(magnitude)
+    } else {
+        magnitude.checked_neg().ok_or_else(err)
+    }
 }
 
 /// Python's `float(s)` for a `str`: surrounding whitespace, single `_` between digits,
@@ -414,5 +452,11 @@ mod tests {
         assert!(parse_int("1__0").is_err());
         assert!(parse_int("").is_err());
         assert!(parse_int("6379.0").is_err());
+        // Other scripts' decimal digits, and the i64 range at both ends.
+        assert_eq!(parse_int(" ５０ "), Ok(50));
+        assert_eq!(parse_int("١٢٣"), Ok(123));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        assert!(parse_int("9223372036854775808").is_err());
+        assert!(parse_int("²").is_err());
     }
 }

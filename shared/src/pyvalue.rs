@@ -789,6 +789,50 @@ pub fn dumps(v: &PyValue) -> String {
     out
 }
 
+/// Python's `json.dumps(v, indent=n)`: one item per line, indented `n` spaces per level, `","`
+/// and `": "` as separators, empty containers as `[]` and `{}`; strings, numbers and literals
+/// as [`dumps`] writes them. Recursive: callers pass values no deeper than [`MAX_DEPTH`].
+pub fn dumps_indent(v: &PyValue, indent: usize) -> String {
+    fn write(out: &mut String, v: &PyValue, indent: usize, level: usize) {
+        let newline = |out: &mut String, level: usize| {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent * level));
+        };
+        match v {
+            PyValue::List(items) if !items.is_empty() => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, level + 1);
+                    write(out, item, indent, level + 1);
+                }
+                newline(out, level);
+                out.push(']');
+            }
+            PyValue::Dict(d) if !d.is_empty() => {
+                out.push('{');
+                for (i, (k, x)) in d.entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, level + 1);
+                    write_str(out, k);
+                    out.push_str(": ");
+                    write(out, x, indent, level + 1);
+                }
+                newline(out, level);
+                out.push('}');
+            }
+            scalar => out.push_str(&dumps(scalar)),
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, v, indent, 0);
+    out
+}
+
 fn write_str(out: &mut String, s: &PyStr) {
     out.push('"');
     for cp in s.code_points() {
@@ -1147,6 +1191,26 @@ fn hex4(digits: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dumps_indent_matches_cpython() {
+        // json.dumps(v, indent=2) of CPython 3.11.
+        for (src, want) in [
+            (
+                r#"{"a": [1, {"b": null}], "c": {}}"#,
+                "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {}\n}",
+            ),
+            ("[]", "[]"),
+            ("{}", "{}"),
+            (
+                r#"[1.5e16, NaN, "\u00e9\ud800", true]"#,
+                "[\n  1.5e+16,\n  NaN,\n  \"\\u00e9\\ud800\",\n  true\n]",
+            ),
+            (r#"{"x": [[]]}"#, "{\n  \"x\": [\n    []\n  ]\n}"),
+        ] {
+            assert_eq!(dumps_indent(&loads(src).unwrap(), 2), want, "{src}");
+        }
+    }
     use super::*;
     use proptest::prelude::*;
 

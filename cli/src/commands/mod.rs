@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 pub mod bench;
+pub mod fixtures;
 pub mod functions;
 pub mod invoke;
 pub mod parity;
@@ -14,7 +15,16 @@ use crate::config::Project;
 use anyhow::Context;
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
-    let project = load_project(cli.project.as_deref())?;
+    let mut project = load_project(cli.project.as_deref())?;
+    if let Some(dir) = cli.python_shared {
+        if !dir.join("utils.py").is_file() {
+            anyhow::bail!(
+                "--python-shared {}: not Manuel's backend/src/shared (no utils.py in it)",
+                dir.display()
+            );
+        }
+        project.python_shared = Some(dir);
+    }
     match cli.command {
         Command::Stack { action } => stack::run(&project, action).await,
         Command::Invoke(args) => invoke::run(&project, args).await,
@@ -22,6 +32,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve(args) => serve::run(&project, args).await,
         Command::Bench(args) => bench::run(&project, *args).await,
         Command::Functions { action } => functions::run(&project, action).await,
+        Command::Fixtures { action } => fixtures::run(&project, action),
         Command::Shift(args) => shift::shift(&project, args).await,
         Command::Rollback(args) => shift::rollback(&project, args).await,
         Command::Status(args) => shift::status(&project, args).await,

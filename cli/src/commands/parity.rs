@@ -7,7 +7,7 @@ use crate::exec::{runner, Pool, Runner, StateGuard};
 use crate::exit;
 use crate::fixtures::{self, Case, RecordMeta};
 use crate::parity::diff::Class;
-use crate::parity::diff::{diff_responses, diff_state, DiffInput, SideCtx};
+use crate::parity::diff::{diff_answers, diff_state, DiffInput, SideCtx};
 use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
 use crate::parity::run::{python_twice, run_case, run_cross, PythonSide};
@@ -120,8 +120,26 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let t = &args.targets;
     let python_live = t.python_live();
     if !python_live {
-        for c in selected.iter().flat_map(|(_, cases)| cases) {
-            c.recorded_response()?;
+        for (function, cases) in &selected {
+            let oracle = project.twin(function, "parity")?.oracle;
+            for c in cases {
+                c.recorded_response()?;
+                let recorded = c
+                    .fixture
+                    .recorded
+                    .as_ref()
+                    .map(|m| m.oracle)
+                    .unwrap_or_default();
+                if recorded != oracle {
+                    return Err(fixtures::FixtureError::Invalid {
+                        file: c.file.display().to_string(),
+                        message: format!(
+                            "recorded from the {recorded} code, but functions.{function}.oracle is {oracle}; re-record with `parity record --python-src DIR --yes` (at $.recorded.oracle)"
+                        ),
+                    }
+                    .into());
+                }
+            }
         }
     }
     let stack = if t.needs_stack() {
@@ -373,7 +391,7 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                         python: &old_ctx,
                         rust: &ctx,
                     };
-                    let mut diffs = diff_responses(&input, old, &answer.response);
+                    let mut diffs = diff_answers(&input, case.fixture.kind, old, &answer.response);
                     let old_state = case
                         .fixture
                         .state
@@ -416,8 +434,9 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
             let status = answer
                 .response
                 .get("statusCode")
+                .or_else(|| answer.response.get("errorType"))
                 .map(|s| s.to_string())
-                .unwrap_or_default();
+                .unwrap_or_else(|| "-".into());
             let change = if changes.is_empty() {
                 "unchanged".to_string()
             } else {
@@ -429,14 +448,21 @@ async fn record(project: &Project, args: RecordArgs) -> anyhow::Result<i32> {
                 c.fixture.python = Some(answer.response);
                 c.fixture.state = py_state;
                 c.fixture.noise = recorded_noise;
+                let twin = project.twin(function, "parity record")?;
                 c.fixture.recorded = Some(RecordMeta {
                     at: ctx.at,
                     vars: ctx.vars,
                     source: format!(
-                        "{}/{} on .venv-lambda (awslambdaric)",
+                        "{}/{} on .venv-lambda (awslambdaric){}",
                         function,
-                        project.twin(function, "parity record")?.handler
+                        twin.handler,
+                        if twin.oracle == crate::config::Oracle::Intended {
+                            " with backend/src/shared on the path"
+                        } else {
+                            ""
+                        }
                     ),
+                    oracle: twin.oracle,
                 });
                 updated.push(c);
             }

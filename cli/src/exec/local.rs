@@ -25,6 +25,8 @@ pub enum LocalError {
     NoPython(String),
     #[error("layer '{layer}' not found at {path} (run scripts/setup.sh)")]
     NoLayer { layer: String, path: String },
+    #[error("the oracle of '{function}' is `intended`, which needs Manuel's backend/src/shared: no utils.py in {path} (pass --python-shared DIR)")]
+    NoShared { function: String, path: String },
     #[error("{0}")]
     Io(String),
 }
@@ -189,6 +191,25 @@ impl LocalTargetSpec<'_> {
                         });
                     }
                     path.push(dir.display().to_string());
+                }
+                if py.oracle == crate::config::Oracle::Intended {
+                    // As if the deployment shipped backend/src/shared: after the function's own
+                    // modules (process-manual carries copies of some) and its layers.
+                    let shared = match &self.project.python_shared {
+                        Some(dir) => dir.clone(),
+                        None => self
+                            .python_src
+                            .and_then(Path::parent)
+                            .map(|p| p.join("shared"))
+                            .unwrap_or_default(),
+                    };
+                    if !shared.join("utils.py").is_file() {
+                        return Err(LocalError::NoShared {
+                            function: self.function.to_owned(),
+                            path: shared.display().to_string(),
+                        });
+                    }
+                    path.push(shared.display().to_string());
                 }
                 env.insert("PYTHONPATH".into(), path.join(":"));
                 env.insert("PYTHONNOUSERSITE".into(), "1".into());

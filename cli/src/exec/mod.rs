@@ -117,20 +117,43 @@ pub enum EventKind {
     /// Any JSON, as a direct `Invoke` or an API Gateway authorizer call sends it: the answer is
     /// the return value itself, or `{"errorType", "errorMessage"}` for a function error.
     Direct,
+    /// An S3 event notification (`Records` of `aws:s3` records), answered like `direct`.
+    S3,
+    /// An SQS batch as the Lambda poller sends it (`Records` of `aws:sqs` messages), answered
+    /// like `direct`, with `batchItemFailures` compared as a set.
+    Sqs,
 }
 
 impl EventKind {
-    /// The kind of a bare event file: a proxy event has `httpMethod`; anything else is direct.
+    /// The kind of a bare event file: a proxy event has `httpMethod`; `Records` whose first
+    /// `eventSource` is `aws:s3` or `aws:sqs` are those; anything else is direct.
     pub fn of_event(event: &Value) -> Self {
         if event.get("httpMethod").is_some() {
-            EventKind::Apigw
-        } else {
-            EventKind::Direct
+            return EventKind::Apigw;
+        }
+        let source = event
+            .pointer("/Records/0/eventSource")
+            .or_else(|| event.pointer("/Records/0/EventSource"))
+            .and_then(Value::as_str);
+        match source {
+            Some("aws:s3") => EventKind::S3,
+            Some("aws:sqs") => EventKind::Sqs,
+            _ => EventKind::Direct,
         }
     }
 
     pub fn is_apigw(&self) -> bool {
         *self == EventKind::Apigw
+    }
+
+    /// The name fixtures and reports use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Apigw => "apigw",
+            EventKind::Direct => "direct",
+            EventKind::S3 => "s3",
+            EventKind::Sqs => "sqs",
+        }
     }
 }
 
@@ -248,7 +271,7 @@ impl From<Invocation> for Answer {
 impl Answer {
     /// The answer as a client of this kind of event sees it.
     pub fn viewed_as(mut self, kind: EventKind) -> Self {
-        if kind == EventKind::Direct {
+        if !kind.is_apigw() {
             if let Some(outcome) = &self.outcome {
                 self.response = runtime_api::direct_view(outcome);
             }

@@ -22,6 +22,11 @@ pub struct Snapshot {
     pub dynamodb: BTreeMap<String, Value>,
     pub s3: BTreeMap<String, Value>,
     pub redis: BTreeMap<String, Value>,
+    /// Messages waiting in the stack's queues (`queue#n`), as a multiset: sorted, numbered.
+    pub sqs: BTreeMap<String, Value>,
+    /// Messages published to the stack's topics (`topic#n`), seen through their observer
+    /// queues: subject, message and message attributes.
+    pub sns: BTreeMap<String, Value>,
 }
 
 fn time_re() -> &'static regex::Regex {
@@ -42,9 +47,16 @@ fn uuid_re() -> &'static regex::Regex {
     })
 }
 
+fn epoch_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    // Unix seconds from 2017 to 2033, as a word of its own (`req-1#1764600000`).
+    RE.get_or_init(|| regex::Regex::new(r"\b1[5-9]\d{8}\b").expect("epoch regex"))
+}
+
 /// A key with its moments and random ids replaced, so both sides' "now" keys meet.
 pub fn label(raw: &str) -> String {
     let t = time_re().replace_all(raw, "<time>");
+    let t = epoch_re().replace_all(&t, "<epoch>");
     uuid_re().replace_all(&t, "<uuid>").into_owned()
 }
 
@@ -258,6 +270,7 @@ impl Snapshot {
                 }
             }
         }
+        messages(&conf, &mut snap).await?;
         let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
         keys.sort();
         for raw_key in keys {
@@ -290,6 +303,8 @@ impl Snapshot {
             ("dynamodb", &before.dynamodb, &after.dynamodb),
             ("s3", &before.s3, &after.s3),
             ("redis", &before.redis, &after.redis),
+            ("sqs", &before.sqs, &after.sqs),
+            ("sns", &before.sns, &after.sns),
         ] {
             let mut m = Map::new();
             for (k, v) in a {
@@ -311,6 +326,134 @@ impl Snapshot {
         }
         Value::Object(out)
     }
+}
+
+/// Every message of every queue, read without consuming it: received in batches with a
+/// visibility timeout (so that each comes once), then made visible again.
+async fn messages(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), StackError> {
+    use aws_sdk_sqs::types::{
+        ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName,
+    };
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let urls = sqs
+        .list_queues()
+        .send()
+        .await
+        .map_err(aws("sqs:ListQueues"))?
+        .queue_urls()
+        .to_vec();
+    for url in urls {
+        let name = url.rsplit('/').next().unwrap_or(&url).to_owned();
+        let mut entries: Vec<Value> = Vec::new();
+        let mut handles: Vec<String> = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .wait_time_seconds(0)
+                .message_attribute_names("All")
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+                .await
+                .map_err(aws("sqs:ReceiveMessage"))?;
+            if out.messages().is_empty() {
+                break;
+            }
+            for m in out.messages() {
+                handles.extend(m.receipt_handle().map(str::to_owned));
+                entries.push(message_entry(m));
+            }
+        }
+        for chunk in handles.chunks(10) {
+            let batch: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(format!("m{i}"))
+                        .receipt_handle(h)
+                        .visibility_timeout(0)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            sqs.change_message_visibility_batch()
+                .queue_url(&url)
+                .set_entries(Some(batch))
+                .send()
+                .await
+                .map_err(aws("sqs:ChangeMessageVisibilityBatch"))?;
+        }
+        let (map, base, entries) = match name.strip_suffix(crate::stack::OBSERVER_SUFFIX) {
+            Some(topic) => (
+                &mut snap.sns,
+                topic.to_owned(),
+                entries.iter().map(published).collect::<Vec<_>>(),
+            ),
+            None => (&mut snap.sqs, name.clone(), entries),
+        };
+        let mut entries = entries;
+        entries.sort_by_cached_key(crate::stack::bedrock::canonical);
+        for (i, v) in entries.into_iter().enumerate() {
+            map.insert(format!("{base}#{}", i + 1), v);
+        }
+    }
+    Ok(())
+}
+
+/// A queued message: its body (JSON when it is JSON) and message attributes.
+fn message_entry(m: &aws_sdk_sqs::types::Message) -> Value {
+    let body = m.body().unwrap_or_default();
+    let attributes: Map<String, Value> = m
+        .message_attributes()
+        .map(|attrs| {
+            let sorted: BTreeMap<&String, _> = attrs.iter().collect();
+            sorted
+                .into_iter()
+                .map(|(k, a)| {
+                    (
+                        k.clone(),
+                        serde_json::json!({
+                            "type": a.data_type(),
+                            "value": a.string_value(),
+                        }),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "body": serde_json::from_str::<Value>(body).unwrap_or_else(|_| Value::from(body)),
+        "attributes": attributes,
+    })
+}
+
+/// What a function published, from the SNS envelope an observer queue received: subject,
+/// message and message attributes (ids, timestamps and signatures dropped).
+fn published(entry: &Value) -> Value {
+    let env = &entry["body"];
+    let attributes: Map<String, Value> = env["MessageAttributes"]
+        .as_object()
+        .map(|m| {
+            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
+            sorted
+                .into_iter()
+                .map(|(k, a)| {
+                    (
+                        k.clone(),
+                        serde_json::json!({"type": a["Type"], "value": a["Value"]}),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "subject": env.get("Subject").cloned().unwrap_or(Value::Null),
+        "message": env.get("Message").cloned().unwrap_or(Value::Null),
+        "attributes": attributes,
+    })
 }
 
 /// A Redis entry whose value is unchanged and whose TTL only counted down (by up to a minute)

@@ -459,9 +459,13 @@ fn python_part(
             )?);
             python.push('\n');
             let res = &f.template_resource;
+            let condition = rust
+                .child(twin, "Condition")
+                .map(|c| format!("    Condition: {}\n", rust.inline(&c)))
+                .unwrap_or_default();
             write!(
                 outputs,
-                "  {res}Arn:\n    Description: {}\n    Value: !GetAtt {res}.Arn\n",
+                "  {res}Arn:\n    Description: {}\n{condition}    Value: !GetAtt {res}.Arn\n",
                 quote(&format!("Python function manuel-{name} (original routes)"))
             )
             .unwrap();

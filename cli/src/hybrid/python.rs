@@ -171,7 +171,12 @@ pub(super) fn python_resource(
     let mut out = String::new();
     let res = &f.template_resource;
     writeln!(out, "  {res}:").unwrap();
-    out.push_str("    Type: AWS::Serverless::Function\n    Properties:\n");
+    out.push_str("    Type: AWS::Serverless::Function\n");
+    // A twin deployed only under a condition (the error processor) takes its Python side along.
+    if let Some(c) = rust.child(twin, "Condition") {
+        out.push_str(&rust.text(&c, 4));
+    }
+    out.push_str("    Properties:\n");
     writeln!(out, "      FunctionName: !Sub manuel-{name}-${{Stage}}").unwrap();
     needs.params.insert("Stage".into());
     writeln!(
@@ -234,12 +239,23 @@ pub(super) fn python_resource(
     if let Some(n) = rust.child(&props, "Policies") {
         out.push_str(&rust.text(&n, 6));
     }
-    if !f.routes.is_empty() {
-        let twin_events = rust
-            .child(&props, "Events")
-            .map(|e| rust.children(&e))
-            .unwrap_or_default();
+    let twin_events = rust
+        .child(&props, "Events")
+        .map(|e| rust.children(&e))
+        .unwrap_or_default();
+    // Event sources other than the API (an SQS queue) are the Python function's in this stack:
+    // it consumes them, and the alias weights decide which version runs (README, shift).
+    let sources: Vec<&Node> = twin_events
+        .iter()
+        .filter(|e| !is_api_event(rust, e))
+        .collect();
+    if !f.routes.is_empty() || !sources.is_empty() {
         out.push_str("      Events:\n");
+    }
+    for e in &sources {
+        out.push_str(&rust.text(e, 8));
+    }
+    if !f.routes.is_empty() {
         let mut used = BTreeSet::new();
         for route in &f.routes {
             let (method, path) = parse_route(route).expect("validated");
@@ -277,6 +293,12 @@ pub(super) fn python_resource(
         }
     }
     Ok(out)
+}
+
+/// Is this event block an API Gateway route (`Type: Api`)?
+pub(super) fn is_api_event(y: &Yaml, event: &Node) -> bool {
+    y.child(event, "Type")
+        .is_some_and(|t| yaml_unquote(y.inline(&t)) == "Api")
 }
 
 /// (method, path) of an API event block.

@@ -29,7 +29,19 @@ pub(super) fn rust_resource(
         }
     }
     let mut path_lines = BTreeMap::new();
+    // Lines left out: event sources other than the API stay with the Python function here.
+    let mut dropped: Vec<std::ops::Range<usize>> = Vec::new();
     if let Some(events) = y.child(&props, "Events") {
+        let all = y.children(&events);
+        let sources: Vec<&Node> = all
+            .iter()
+            .filter(|e| !super::python::is_api_event(y, e))
+            .collect();
+        if sources.len() == all.len() {
+            dropped.push(events.start..events.end);
+        } else {
+            dropped.extend(sources.iter().map(|e| e.start..e.end));
+        }
         for e in y.children(&events) {
             if let Some(p) = y.child(&e, "Properties").and_then(|p| y.child(&p, "Path")) {
                 let old = yaml_unquote(y.inline(&p));
@@ -45,6 +57,9 @@ pub(super) fn rust_resource(
     }
     let mut out = String::new();
     for i in r.start..r.end {
+        if dropped.iter().any(|d| d.contains(&i)) {
+            continue;
+        }
         match path_lines.get(&i) {
             Some(line) => out.push_str(line),
             None => out.push_str(&reindent_line(y.lines[i], r.indent, 2)),

@@ -5,7 +5,7 @@
 //! while the others run on Python, and every answer and the final state must match the
 //! all-Python run.
 
-use super::diff::{diff_responses, diff_state, DiffInput};
+use super::diff::{diff_answers, diff_state, DiffInput};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
 use super::run::{noise_between, state_noise_between};
@@ -81,7 +81,8 @@ pub async fn run(
     let mut noise: Vec<Vec<String>> = reference
         .iter()
         .zip(&again)
-        .map(|(a, b)| noise_between(a, b, &ctx))
+        .zip(&sc.cases)
+        .map(|((a, b), case)| noise_between(a, b, case.fixture.kind, &ctx))
         .collect();
     let state_noise = state_noise_between(&ref_state, &again_state, &ctx);
     let mut out = Vec::new();
@@ -105,7 +106,7 @@ pub async fn run(
                 python: &ctx,
                 rust: &ctx,
             };
-            for mut d in diff_responses(&input, &r.response, &a.response) {
+            for mut d in diff_answers(&input, case.fixture.kind, &r.response, &a.response) {
                 d.detail = Some(format!(
                     "step {} ({} on {}){}",
                     j + 1,

@@ -53,6 +53,9 @@ pub enum Normalizer {
     EpochNearNow,
     /// An ISO-8601 timestamp within `window_s` of when the side answered.
     IsoNearNow,
+    /// Text in which every 10-digit Unix time within `window_s` of when the side answered is
+    /// replaced (`req-1#1764590400`, a message quoting such an id).
+    EpochInText,
     /// Any UUID.
     Uuid,
     /// An S3 presigned URL, reduced to `s3://bucket/key` (SigV2 and SigV4 alike).

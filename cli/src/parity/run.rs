@@ -1,7 +1,7 @@
 //! Running parity cases through the execution layer: the Python side twice (noise), the Rust
 //! side once, both on the same prepared state, compared with the rules.
 
-use super::diff::{diff_responses, diff_state, DiffInput, SideCtx};
+use super::diff::{diff_answers, diff_state, DiffInput, SideCtx};
 use super::report::{CaseResult, Verdict};
 use super::rules::Rules;
 use super::ParityError;
@@ -29,7 +29,12 @@ pub fn ctx_now(stack: Option<&Stack>) -> SideCtx {
 }
 
 /// Paths where two answers of the same side differ (no rules: raw disagreement).
-pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
+pub fn noise_between(
+    a: &Answer,
+    b: &Answer,
+    kind: crate::exec::EventKind,
+    ctx: &SideCtx,
+) -> Vec<String> {
     let rules = Rules::default();
     let input = DiffInput {
         function: "",
@@ -39,7 +44,7 @@ pub fn noise_between(a: &Answer, b: &Answer, ctx: &SideCtx) -> Vec<String> {
         python: ctx,
         rust: ctx,
     };
-    let mut paths: Vec<String> = diff_responses(&input, &a.response, &b.response)
+    let mut paths: Vec<String> = diff_answers(&input, kind, &a.response, &b.response)
         .into_iter()
         .map(|d| d.path)
         .collect();
@@ -88,7 +93,7 @@ pub async fn python_twice(
     let ctx = case_ctx(case, stack);
     let (first, first_state) = answer_prepared(runner, &req, state).await?;
     let (second, second_state) = answer_prepared(runner, &req, state).await?;
-    let mut noise = noise_between(&first, &second, &ctx);
+    let mut noise = noise_between(&first, &second, case.fixture.kind, &ctx);
     if let (Some(a), Some(b)) = (&first_state, &second_state) {
         noise.extend(state_noise_between(a, b, &ctx));
         noise.dedup();
@@ -122,6 +127,7 @@ pub async fn run_case(
                 at: 0,
                 vars: BTreeMap::new(),
                 source: String::new(),
+                oracle: Default::default(),
             });
             (
                 resp,
@@ -153,7 +159,7 @@ pub async fn run_case(
         python: &py_ctx,
         rust: &rust_ctx,
     };
-    let mut differences = diff_responses(&input, &py_response, &answer.response);
+    let mut differences = diff_answers(&input, case.fixture.kind, &py_response, &answer.response);
     // State: compared when the Rust side ran on the local stack; a recording without state
     // (made before state was recorded) compares as "no state change".
     let py_state = match (&rust_state, py_state) {
@@ -216,7 +222,7 @@ pub async fn run_cross(
     let (ref_first, ref_second, ref_state) = two_steps(&req, python, python, guard).await?;
     // Python against itself, once more: what differs there is noise, not a cross-read error.
     let (_, again_second, again_state) = two_steps(&req, python, python, guard).await?;
-    let mut noise = noise_between(&ref_second, &again_second, &ctx);
+    let mut noise = noise_between(&ref_second, &again_second, case.fixture.kind, &ctx);
     noise.extend(state_noise_between(&ref_state, &again_state, &ctx));
     noise.dedup();
     let mut out = Vec::new();
@@ -238,12 +244,12 @@ pub async fn run_cross(
         let mut differences = Vec::new();
         // The first step, when Rust wrote: it must have answered as Python did.
         if order == Order::RustPython {
-            for mut d in diff_responses(&input, &ref_first.response, &a.response) {
+            for mut d in diff_answers(&input, case.fixture.kind, &ref_first.response, &a.response) {
                 d.detail = Some(format!("step 1 (rust writes){}", detail_suffix(&d.detail)));
                 differences.push(d);
             }
         }
-        for mut d in diff_responses(&input, &ref_second.response, &b.response) {
+        for mut d in diff_answers(&input, case.fixture.kind, &ref_second.response, &b.response) {
             d.detail = Some(format!(
                 "step 2 ({} reads){}",
                 if order == Order::PythonRust {

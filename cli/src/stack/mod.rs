@@ -10,6 +10,7 @@ pub mod cognito;
 pub mod moto;
 mod private;
 mod resources;
+pub use resources::{manuals_bucket_name, OBSERVER_SUFFIX};
 mod services;
 
 pub use private::clean_stale_private_stacks;
@@ -131,6 +132,8 @@ pub struct Stack {
     tokens: std::sync::OnceLock<Option<std::sync::Arc<cognito::Tokens>>>,
     /// Where moto's Cognito signing key is (for expired test tokens).
     moto_key: PathBuf,
+    /// The tables, queues and topics of `[stack]` in manuel-migrate.toml.
+    resources: crate::config::StackConfig,
 }
 
 impl Drop for Stack {
@@ -206,6 +209,7 @@ impl Stack {
             stage: p.stage.clone(),
             tokens: Default::default(),
             moto_key: project.moto_cognito_key(),
+            resources: project.config.stack.clone(),
         };
         // From here on, dropping `stack` on an error stops what was started and keeps the logs.
         let redis_args = [
@@ -342,6 +346,7 @@ impl Stack {
             stage: p.stage.clone(),
             tokens: Default::default(),
             moto_key: project.moto_cognito_key(),
+            resources: project.config.stack.clone(),
         })
     }
 

@@ -4,6 +4,15 @@
 use super::{aws_message, services, Stack, StackError};
 use std::collections::BTreeMap;
 
+/// Name suffix of the queues that observe topics (not state of their own: their messages are
+/// the topic's).
+pub const OBSERVER_SUFFIX: &str = "--observed";
+
+/// The manuals bucket of a stage (as backend/template.yaml names it).
+pub fn manuals_bucket_name(stage: &str, account_id: &str) -> String {
+    format!("manuel-manuals-{stage}-{account_id}")
+}
+
 impl Stack {
     pub fn moto_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.info.moto.port)
@@ -14,7 +23,7 @@ impl Stack {
     }
 
     pub fn manuals_bucket(&self) -> String {
-        format!("manuel-manuals-{}-{}", self.stage, self.account_id)
+        manuals_bucket_name(&self.stage, &self.account_id)
     }
 
     pub fn audio_bucket(&self) -> String {
@@ -34,6 +43,17 @@ impl Stack {
             ("redis_port".into(), self.info.redis.port.to_string()),
             ("kb_id".into(), "LOCALKB0001".into()),
         ]);
+        for t in &self.resources.tables {
+            vars.insert(t.var.clone(), self.resource_name(&t.name));
+        }
+        for q in &self.resources.queues {
+            let name = self.resource_name(&q.name);
+            vars.insert(format!("{}_arn", q.var), self.queue_arn(&name));
+            vars.insert(q.var.clone(), self.queue_url(&name));
+        }
+        for t in &self.resources.topics {
+            vars.insert(t.var.clone(), self.topic_arn(&self.resource_name(&t.name)));
+        }
         if let Some(c) = &self.info.cognito {
             vars.insert("user_pool_id".into(), c.pool_id.clone());
             vars.insert("app_client_id".into(), c.client_id.clone());
@@ -42,6 +62,32 @@ impl Stack {
             }
         }
         vars
+    }
+
+    /// A `[stack]` resource name with `{stage}`, `{region}` and `{account_id}` filled in.
+    pub fn resource_name(&self, template: &str) -> String {
+        template
+            .replace("{stage}", &self.stage)
+            .replace("{region}", &self.region)
+            .replace("{account_id}", &self.account_id)
+    }
+
+    /// The URL moto gives a queue (its host is the one the request went to).
+    pub fn queue_url(&self, name: &str) -> String {
+        format!("{}/{}/{name}", self.moto_url(), self.account_id)
+    }
+
+    pub fn queue_arn(&self, name: &str) -> String {
+        format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account_id)
+    }
+
+    pub fn topic_arn(&self, name: &str) -> String {
+        format!("arn:aws:sns:{}:{}:{name}", self.region, self.account_id)
+    }
+
+    /// The queue the stack subscribes to a topic to see what is published to it.
+    pub fn observer_queue(topic: &str) -> String {
+        format!("{topic}{OBSERVER_SUFFIX}")
     }
 
     /// The token minter of this stack's Cognito (`None` for a stack recorded without one).
@@ -163,7 +209,110 @@ impl Stack {
                 });
             }
         }
+        self.provision_resources(&conf).await?;
         super::cognito::provision(&conf, &self.stage).await
+    }
+
+    /// The tables, queues and topics of `[stack]`, each topic with its observer queue.
+    async fn provision_resources(&self, conf: &aws_config::SdkConfig) -> Result<(), StackError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType,
+        };
+        let failed = |context: String| move |message: String| StackError::Aws { context, message };
+        let ddb = aws_sdk_dynamodb::Client::new(conf);
+        let key_schema = |key: &[String]| -> Vec<KeySchemaElement> {
+            key.iter()
+                .zip([KeyType::Hash, KeyType::Range])
+                .filter_map(|(name, t)| {
+                    KeySchemaElement::builder()
+                        .attribute_name(name)
+                        .key_type(t)
+                        .build()
+                        .ok()
+                })
+                .collect()
+        };
+        for t in &self.resources.tables {
+            let name = self.resource_name(&t.name);
+            let mut attrs: Vec<&String> = t.key.iter().collect();
+            for ix in &t.indexes {
+                attrs.extend(ix.key.iter());
+            }
+            attrs.sort();
+            attrs.dedup();
+            let mut req = ddb
+                .create_table()
+                .table_name(&name)
+                .billing_mode(BillingMode::PayPerRequest)
+                .set_key_schema(Some(key_schema(&t.key)));
+            for a in attrs {
+                if let Ok(def) = AttributeDefinition::builder()
+                    .attribute_name(a)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                {
+                    req = req.attribute_definitions(def);
+                }
+            }
+            for ix in &t.indexes {
+                let gsi = GlobalSecondaryIndex::builder()
+                    .index_name(&ix.name)
+                    .set_key_schema(Some(key_schema(&ix.key)))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| failed(format!("index {} of {name}", ix.name))(e.to_string()))?;
+                req = req.global_secondary_indexes(gsi);
+            }
+            if let Err(e) = req.send().await {
+                let exists = e
+                    .as_service_error()
+                    .is_some_and(|se| se.is_resource_in_use_exception());
+                if !exists {
+                    return Err(failed(format!("create table {name}"))(aws_message(&e)));
+                }
+            }
+        }
+        let sqs = aws_sdk_sqs::Client::new(conf);
+        let sns = aws_sdk_sns::Client::new(conf);
+        for q in &self.resources.queues {
+            let name = self.resource_name(&q.name);
+            sqs.create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| failed(format!("create queue {name}"))(aws_message(&e)))?;
+        }
+        for t in &self.resources.topics {
+            let name = self.resource_name(&t.name);
+            let arn = sns
+                .create_topic()
+                .name(&name)
+                .send()
+                .await
+                .map_err(|e| failed(format!("create topic {name}"))(aws_message(&e)))?
+                .topic_arn()
+                .map(str::to_owned)
+                .unwrap_or_else(|| self.topic_arn(&name));
+            let observer = Self::observer_queue(&name);
+            sqs.create_queue()
+                .queue_name(&observer)
+                .send()
+                .await
+                .map_err(|e| failed(format!("create queue {observer}"))(aws_message(&e)))?;
+            sns.subscribe()
+                .topic_arn(&arn)
+                .protocol("sqs")
+                .endpoint(self.queue_arn(&observer))
+                .send()
+                .await
+                .map_err(|e| failed(format!("subscribe {observer} to {name}"))(aws_message(&e)))?;
+        }
+        Ok(())
     }
 
     /// Return every service to its freshly provisioned state: moto reset, Redis flushed.

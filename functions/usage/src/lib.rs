@@ -29,14 +29,7 @@ pub struct Clients {
 
 /// `create_response`: the legacy CORS headers (no Content-Type) and a `json.dumps` body.
 fn create_response(status: u16, body: &PyValue) -> Response {
-    Response::new(status)
-        .header("Access-Control-Allow-Origin", "*")
-        .header(
-            "Access-Control-Allow-Headers",
-            manuel_shared::apigw::CORS_ALLOW_HEADERS,
-        )
-        .header("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
-        .text_body(pyvalue::dumps(body))
+    manuel_shared::apigw::legacy_cors_response(status).text_body(pyvalue::dumps(body))
 }
 
 pub(crate) fn s(text: &str) -> PyValue {

@@ -236,27 +236,56 @@ pub fn diff_responses(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Ve
     w.out
 }
 
-/// Compare what each side changed in the shared state (see `snapshot`): paths under `$state`,
-/// judged by the same rules, divergences and noise as responses.
-pub fn diff_state(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Vec<Difference> {
+/// Compare two answers to an event of `kind`: an API Gateway proxy event as the HTTP answer
+/// ([`diff_responses`]); any other kind as the returned JSON (or the `errorType` and
+/// `errorMessage` of a function error) at `$`, an SQS batch's `batchItemFailures` as a set.
+pub fn diff_answers(
+    input: &DiffInput<'_>,
+    kind: crate::exec::EventKind,
+    python: &Value,
+    rust: &Value,
+) -> Vec<Difference> {
+    if kind.is_apigw() {
+        return diff_responses(input, python, rust);
+    }
+    let as_set = |v: &Value| {
+        let mut v = v.clone();
+        if kind == crate::exec::EventKind::Sqs {
+            if let Some(items) = v.get_mut("batchItemFailures").and_then(Value::as_array_mut) {
+                items.sort_by_cached_key(crate::stack::bedrock::canonical);
+            }
+        }
+        v
+    };
+    walk_at(input, "$", &as_set(python), &as_set(rust))
+}
+
+/// Walk two JSON values from the root `path` with the case's rules.
+fn walk_at(input: &DiffInput<'_>, path: &str, python: &Value, rust: &Value) -> Vec<Difference> {
     let rules = input.rules.for_case(input.function, input.case);
     let mut w = Walker {
         rules: &rules,
         input,
         out: Vec::new(),
-        path: String::from("$state"),
+        path: path.to_owned(),
     };
+    w.walk(python, rust);
+    w.out
+}
+
+/// Compare what each side changed in the shared state (see `snapshot`): paths under `$state`,
+/// judged by the same rules, divergences and noise as responses.
+pub fn diff_state(input: &DiffInput<'_>, python: &Value, rust: &Value) -> Vec<Difference> {
     // An absent service is one without changes: compare entry by entry either way.
     let full = |v: &Value| {
         let mut m = v.as_object().cloned().unwrap_or_default();
-        for svc in ["dynamodb", "s3", "redis"] {
+        for svc in ["dynamodb", "s3", "redis", "sqs", "sns"] {
             m.entry(svc)
                 .or_insert_with(|| Value::Object(Default::default()));
         }
         Value::Object(m)
     };
-    w.walk(&full(python), &full(rust));
-    w.out
+    walk_at(input, "$state", &full(python), &full(rust))
 }
 
 fn classify(input: &DiffInput<'_>, path: &str) -> Class {

@@ -34,6 +34,22 @@ pub(super) fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) ->
                 .ok()?;
             ((t - ctx.at).abs() as f64 <= window).then(|| "<iso≈now>".into())
         }
+        Normalizer::EpochInText => {
+            static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+            let re = RE.get_or_init(|| regex::Regex::new(r"\b\d{10}\b").expect("epoch regex"));
+            let s = v.as_str()?;
+            let mut hit = false;
+            let out = re.replace_all(s, |c: &regex::Captures<'_>| {
+                let n: i64 = c[0].parse().unwrap_or(0);
+                if ((n - ctx.at).abs() as f64) <= window {
+                    hit = true;
+                    "<epoch≈now>".to_owned()
+                } else {
+                    c[0].to_owned()
+                }
+            });
+            hit.then(|| out.into_owned())
+        }
         Normalizer::Uuid => {
             let s = v.as_str()?;
             let re = uuid_re();

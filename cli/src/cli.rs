@@ -120,6 +120,13 @@ pub struct FixtureNewArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NewFunctionKind {
+    Apigw,
+    S3,
+    Sqs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum NewEventKind {
     S3,
     Sqs,
@@ -137,9 +144,13 @@ pub enum FunctionsAction {
         /// Folder of the Python function it replaces (default: the same name).
         #[arg(long)]
         python_dir: Option<String>,
-        /// API route, `METHOD /path` (repeatable; default `GET /api/NAME`).
+        /// API route, `METHOD /path` (repeatable; default `GET /api/NAME`; apigw only).
         #[arg(long)]
         route: Vec<String>,
+        /// What triggers it: API Gateway routes (default), S3 notifications or an SQS queue —
+        /// the handler shape, config entry and template resource follow.
+        #[arg(long, value_enum, default_value = "apigw")]
+        kind: NewFunctionKind,
     },
     /// Cross-build release `bootstrap` binaries for provided.al2023 with cargo-lambda.
     Build {
@@ -442,6 +453,10 @@ pub struct ShiftArgs {
     /// Shift even though a live route lacks the authorizer the Rust twin needs.
     #[arg(long)]
     pub accept_route_auth: bool,
+    /// Shift although an event source mapping invokes the function unqualified (`$LATEST`) or
+    /// the Rust version, so that its events bypass the weights.
+    #[arg(long)]
+    pub accept_event_sources: bool,
 }
 
 fn percent(s: &str) -> Result<f64, ArgError> {

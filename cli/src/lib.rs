@@ -54,6 +54,7 @@ pub mod exit {
             .is_some_and(|r| matches!(r, RouterError::Aws { .. }))
             || e.is::<crate::shift::monitor::MetricsError>()
             || e.is::<crate::shift::routes::RouteError>()
+            || e.is::<crate::shift::sources::SourceError>()
             || e.is::<crate::deploy::DeployError>()
             || e.is::<crate::exec::remote::RemoteError>()
     }

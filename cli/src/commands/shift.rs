@@ -183,6 +183,59 @@ async fn route_preflight(
     }
 }
 
+/// Before any weight change: every event source mapping of the function invokes the alias.
+/// One that invokes `$LATEST` (the Rust code after `publish --as-version-of`) or the Rust
+/// version would give Rust all of its events: refused naming it unless `accept`.
+async fn source_preflight(
+    project: &Project,
+    function: &str,
+    conf: &aws_config::SdkConfig,
+    accept: bool,
+) -> anyhow::Result<()> {
+    use crate::shift::sources::{judge, mappings_of, Verdict};
+    let deploy = project
+        .function(function)?
+        .deploy
+        .clone()
+        .unwrap_or_default();
+    if deploy.router.as_deref() == Some("route53") {
+        return Ok(());
+    }
+    let (Some(name), alias) = (
+        deploy.function_name.as_deref(),
+        deploy.alias.as_deref().unwrap_or("live"),
+    ) else {
+        return Ok(());
+    };
+    let client = aws_sdk_lambda::Client::new(conf);
+    for m in mappings_of(&client, name).await? {
+        let target = m.qualifier.as_deref().unwrap_or("$LATEST");
+        match judge(
+            &m,
+            alias,
+            deploy.python_version.as_deref(),
+            deploy.rust_version.as_deref(),
+        ) {
+            Verdict::Routed => {}
+            Verdict::PinnedPython | Verdict::Elsewhere => eprintln!(
+                "note: {function}: the event source mapping {} of {} invokes {name}:{target}, not the alias {alias}: the shift does not move its events",
+                m.uuid, m.source
+            ),
+            Verdict::AllRust if accept => eprintln!(
+                "warning: {function}: the event source mapping {} of {} invokes {name}:{target}: Rust gets all of its events (--accept-event-sources)",
+                m.uuid, m.source
+            ),
+            Verdict::AllRust => anyhow::bail!(
+                "{function}: the event source mapping {} of {} invokes {name}:{target}, which runs the Rust code for all of its events whatever the weights: point it at the alias (aws lambda update-event-source-mapping --uuid {} --function-name {name}:{alias}) or pass --accept-event-sources",
+                m.uuid,
+                m.source,
+                m.uuid
+            ),
+        }
+    }
+    Ok(())
+}
+
 /// The routes' authorization, for `status` (one line per route).
 async fn routes_status(project: &Project, function: &str, conf: &aws_config::SdkConfig) -> String {
     let Ok(cfg) = project.function(function) else {
@@ -382,6 +435,7 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
     // Moving traffic back to Python (0 %) needs nothing of the routes.
     if steps.iter().any(|s| *s > 0.0) {
         route_preflight(project, &args.function, &conf, args.accept_route_auth).await?;
+        source_preflight(project, &args.function, &conf, args.accept_event_sources).await?;
     }
     let j = journal(project);
     if let Some(d) = j.dangling_intent(&plan.function) {

@@ -5,6 +5,7 @@ pub mod journal;
 pub mod monitor;
 pub mod router;
 pub mod routes;
+pub mod sources;
 pub mod stats;
 
 use monitor::SideCounts;

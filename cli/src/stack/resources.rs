@@ -209,8 +209,11 @@ impl Stack {
                 });
             }
         }
+        // Cognito first: moto's seeded random ids are drawn in call order, and the recordings
+        // hold the pool's and users' ids; the `[stack]` resources draw after them.
+        let cognito = super::cognito::provision(&conf, &self.stage).await?;
         self.provision_resources(&conf).await?;
-        super::cognito::provision(&conf, &self.stage).await
+        Ok(cognito)
     }
 
     /// The tables, queues and topics of `[stack]`, each topic with its observer queue.

@@ -123,6 +123,30 @@ pub fn workspace(items: &[&str]) -> tempfile::TempDir {
     dir
 }
 
+/// A project folder `dir/ws` holding our configuration, with `function` deployed as versions 1
+/// (Python) and 2 (Rust) of `deployed_name` behind alias `live` (`[functions.NAME.deploy]`).
+pub fn deployed_workspace(dir: &Path, function: &str, deployed_name: &str) -> PathBuf {
+    let ws = dir.join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::copy(
+        root().join("manuel-migrate.toml"),
+        ws.join("manuel-migrate.toml"),
+    )
+    .unwrap();
+    manuel_migrate::config::record_deploy(
+        &ws,
+        function,
+        &[
+            ("function_name", deployed_name),
+            ("alias", "live"),
+            ("python_version", "1"),
+            ("rust_version", "2"),
+        ],
+    )
+    .unwrap();
+    ws
+}
+
 /// A throw-away project: our config and fixtures copied, tools and builds linked.
 pub struct TempProject {
     dir: tempfile::TempDir,

@@ -24,7 +24,8 @@ pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i
             name,
             python_dir,
             route,
-        } => new(project, &name, python_dir.as_deref(), &route),
+            kind,
+        } => new(project, &name, python_dir.as_deref(), &route, kind),
         FunctionsAction::Build { functions, arch } => build(project, &functions, arch),
         FunctionsAction::Package { functions } => package(project, &functions),
         FunctionsAction::Publish {

@@ -11,6 +11,8 @@ mod scaffold {
     pub const CARGO_TOML: &str = include_str!("../../../templates/function/Cargo.toml.tmpl");
     pub const MAIN_RS: &str = include_str!("../../../templates/function/main.rs.tmpl");
     pub const LIB_RS: &str = include_str!("../../../templates/function/lib.rs.tmpl");
+    pub const LIB_S3_RS: &str = include_str!("../../../templates/function/lib-s3.rs.tmpl");
+    pub const LIB_SQS_RS: &str = include_str!("../../../templates/function/lib-sqs.rs.tmpl");
     pub const FIXTURES_README: &str =
         include_str!("../../../templates/function/fixtures-README.md.tmpl");
     pub const CONFIG_ENTRY: &str = include_str!("../../../templates/function/config.toml.tmpl");
@@ -72,13 +74,20 @@ pub(super) fn new(
     name: &str,
     python_dir: Option<&str>,
     routes: &[String],
+    kind: crate::cli::NewFunctionKind,
 ) -> anyhow::Result<i32> {
+    use crate::cli::NewFunctionKind;
     check_name(name).map_err(|e| anyhow::anyhow!("functions new: {e}"))?;
+    if kind != NewFunctionKind::Apigw && !routes.is_empty() {
+        anyhow::bail!("functions new: --route is for API Gateway functions (--kind apigw)");
+    }
     let dir = project.root.join("functions").join(name);
     if dir.exists() || project.config.functions.contains_key(name) {
         anyhow::bail!("functions new: '{name}' already exists ({} or [functions.{name}] in manuel-migrate.toml)", dir.display());
     }
-    let routes: Vec<String> = if routes.is_empty() {
+    let routes: Vec<String> = if kind != NewFunctionKind::Apigw {
+        Vec::new()
+    } else if routes.is_empty() {
         vec![format!("GET /api/{name}")]
     } else {
         routes.to_vec()
@@ -117,7 +126,17 @@ pub(super) fn new(
     let mut files: Vec<(std::path::PathBuf, String)> = vec![
         (dir.join("Cargo.toml"), fill(scaffold::CARGO_TOML, &[])),
         (dir.join("src/main.rs"), fill(scaffold::MAIN_RS, &[])),
-        (dir.join("src/lib.rs"), fill(scaffold::LIB_RS, &[])),
+        (
+            dir.join("src/lib.rs"),
+            fill(
+                match kind {
+                    NewFunctionKind::Apigw => scaffold::LIB_RS,
+                    NewFunctionKind::S3 => scaffold::LIB_S3_RS,
+                    NewFunctionKind::Sqs => scaffold::LIB_SQS_RS,
+                },
+                &[],
+            ),
+        ),
         (
             project.fixtures_dir().join(name).join("README.md"),
             fill(scaffold::FIXTURES_README, &[]),
@@ -129,18 +148,27 @@ pub(super) fn new(
         config.push('\n');
     }
     let quoted: Vec<String> = routes.iter().map(|r| format!("\"{r}\"")).collect();
+    let routes_entry = match kind {
+        NewFunctionKind::Apigw => format!("routes = [{}]", quoted.join(", ")),
+        NewFunctionKind::S3 => "# Triggered by S3 notifications: no routes. Fixtures: `fixtures new --kind s3`.\nstateful = true".into(),
+        NewFunctionKind::Sqs => "# Consumes an SQS queue: no routes. Fixtures: `fixtures new --kind sqs`.\nstateful = true".into(),
+    };
     config.push_str(&fill(
         scaffold::CONFIG_ENTRY,
-        &[("@ROUTES@", &quoted.join(", "))],
+        &[("@ROUTES@", &routes_entry)],
     ));
     files.push((config_path, config.clone()));
     let template_path = project.root.join("template-rust.yaml");
     let template = std::fs::read_to_string(&template_path)?;
-    let events: String = parsed
-        .iter()
-        .enumerate()
-        .map(|(i, (m, p))| format!("        Api{i}:\n          Type: Api\n          Properties:\n            Path: {p}\n            Method: {}\n", m.to_lowercase()))
-        .collect();
+    let events: String = match kind {
+        NewFunctionKind::Apigw => std::iter::once("      Events:\n".to_owned())
+            .chain(parsed.iter().enumerate().map(|(i, (m, p))| format!("        Api{i}:\n          Type: Api\n          Properties:\n            Path: {p}\n            Method: {}\n", m.to_lowercase())))
+            .collect(),
+        // The bucket and the queue are the Python stack's: wire them as README (shift, event
+        // sources) says, pointing at the alias during the shift.
+        NewFunctionKind::S3 => "      # S3 notifications: the Python stack's bucket notification names the function (see README, Event sources).\n".into(),
+        NewFunctionKind::Sqs => "      # SQS: add `Events: {Queue: {Type: SQS, Properties: {Queue: <queue ARN>}}}` (see README, Event sources).\n".into(),
+    };
     let block = fill(scaffold::TEMPLATE_RESOURCE, &[("@EVENTS@", &events)]);
     let Some(at) = template.find("\nOutputs:") else {
         anyhow::bail!(

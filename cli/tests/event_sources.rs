@@ -261,3 +261,19 @@ async fn queues_and_topics_are_state_and_reading_them_consumes_nothing() {
     let fresh = Snapshot::take(&stack).await.unwrap();
     assert!(fresh.sqs.is_empty() && fresh.sns.is_empty());
 }
+
+#[test]
+fn functions_list_names_the_event_source_of_functions_without_routes() {
+    let p = TempProject::new();
+    let o = p.run(&["functions", "list"]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let out = stdout(&o);
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("{name} (functions/{name})")))
+            .unwrap_or_else(|| panic!("{name} not listed: {out}"))
+            .to_owned()
+    };
+    assert!(row("process-manual").contains("S3 notifications"), "{out}");
+    assert!(row("error-processor").contains("SQS batches"), "{out}");
+}

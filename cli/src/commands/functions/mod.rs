@@ -180,7 +180,11 @@ fn list(project: &Project) -> anyhow::Result<i32> {
                 || "— (Rust only)".into(),
                 |py| format!("{}/{}", py.dir, py.handler),
             ),
-            cfg.routes.join("\n"),
+            if cfg.routes.is_empty() {
+                event_sources(project, name)
+            } else {
+                cfg.routes.join("\n")
+            },
             if binaries.is_empty() {
                 "not built".into()
             } else {
@@ -217,6 +221,27 @@ fn parity_outcome(report: &serde_json::Value, function: &str) -> String {
             .get(..19)
             .unwrap_or("?")
     )
+}
+
+/// What triggers a function without routes, as its fixtures say (`S3 notifications`, `SQS
+/// batches`), or `—`.
+fn event_sources(project: &Project, function: &str) -> String {
+    use crate::exec::EventKind;
+    let kinds: std::collections::BTreeSet<&str> =
+        crate::fixtures::load_function(&project.fixtures_dir(), function, None)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| match c.fixture.kind {
+                EventKind::S3 => Some("S3 notifications"),
+                EventKind::Sqs => Some("SQS batches"),
+                EventKind::Apigw | EventKind::Direct => None,
+            })
+            .collect();
+    if kinds.is_empty() {
+        "—".into()
+    } else {
+        kinds.into_iter().collect::<Vec<_>>().join("\n")
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,22 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 s.audio_bucket(),
                 project.fixtures_dir().join("bedrock").display()
             );
+            let extra = &project.config.stack;
+            let names = |kind: &str, items: Vec<&String>| {
+                items
+                    .iter()
+                    .map(|n| format!("{kind} {}", s.resource_name(n)))
+                    .collect::<Vec<_>>()
+            };
+            let listed: Vec<String> = [
+                names("table", extra.tables.iter().map(|t| &t.name).collect()),
+                names("queue", extra.queues.iter().map(|q| &q.name).collect()),
+                names("topic", extra.topics.iter().map(|t| &t.name).collect()),
+            ]
+            .concat();
+            if !listed.is_empty() {
+                println!("[stack] resources: {}", listed.join(", "));
+            }
             Ok(0)
         }
         StackAction::Status => {

@@ -133,6 +133,11 @@ pub struct TopicConfig {
     pub var: String,
 }
 
+/// Is `dir` Manuel's `backend/src/shared` (what the `intended` oracle puts on the path)?
+pub fn is_manuel_shared(dir: &Path) -> bool {
+    dir.join("utils.py").is_file()
+}
+
 /// Which Python code a function's recordings come from.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
@@ -168,6 +173,24 @@ pub struct ProjectSection {
     pub stage: String,
     pub region: String,
     pub account_id: String,
+}
+
+impl ProjectSection {
+    /// A resource name with `{stage}`, `{region}` and `{account_id}` filled in (`[stack]`).
+    pub fn resource_name(&self, template: &str) -> String {
+        template
+            .replace("{stage}", &self.stage)
+            .replace("{region}", &self.region)
+            .replace("{account_id}", &self.account_id)
+    }
+
+    /// `arn:aws:SERVICE:REGION:ACCOUNT:NAME` (SQS queues, SNS topics).
+    pub fn arn(&self, service: &str, name: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{name}",
+            self.region, self.account_id
+        )
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

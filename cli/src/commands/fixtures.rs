@@ -69,12 +69,7 @@ fn new(project: &Project, args: FixtureNewArgs) -> anyhow::Result<i32> {
                     let q = project.config.stack.queues.first().context(
                         "--queue-arn: no queue in [stack] of manuel-migrate.toml to default to",
                     )?;
-                    let name = q
-                        .name
-                        .replace("{stage}", &p.stage)
-                        .replace("{region}", &p.region)
-                        .replace("{account_id}", &p.account_id);
-                    format!("arn:aws:sqs:{}:{}:{name}", p.region, p.account_id)
+                    p.arn("sqs", &p.resource_name(&q.name))
                 }
             };
             (EventKind::Sqs, events::sqs_event(&arn, &bodies))

@@ -17,7 +17,7 @@ use anyhow::Context;
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let mut project = load_project(cli.project.as_deref())?;
     if let Some(dir) = cli.python_shared {
-        if !dir.join("utils.py").is_file() {
+        if !crate::config::is_manuel_shared(&dir) {
             anyhow::bail!(
                 "--python-shared {}: not Manuel's backend/src/shared (no utils.py in it)",
                 dir.display()

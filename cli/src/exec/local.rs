@@ -203,7 +203,7 @@ impl LocalTargetSpec<'_> {
                             .map(|p| p.join("shared"))
                             .unwrap_or_default(),
                     };
-                    if !shared.join("utils.py").is_file() {
+                    if !crate::config::is_manuel_shared(&shared) {
                         return Err(LocalError::NoShared {
                             function: self.function.to_owned(),
                             path: shared.display().to_string(),

@@ -406,49 +406,37 @@ async fn messages(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(
 /// A queued message: its body (JSON when it is JSON) and message attributes.
 fn message_entry(m: &aws_sdk_sqs::types::Message) -> Value {
     let body = m.body().unwrap_or_default();
-    let attributes: Map<String, Value> = m
-        .message_attributes()
-        .map(|attrs| {
-            let sorted: BTreeMap<&String, _> = attrs.iter().collect();
-            sorted
-                .into_iter()
-                .map(|(k, a)| {
-                    (
-                        k.clone(),
-                        serde_json::json!({
-                            "type": a.data_type(),
-                            "value": a.string_value(),
-                        }),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let attributes = sorted_attributes(
+        m.message_attributes()
+            .into_iter()
+            .flatten()
+            .map(|(k, a)| (k, Value::from(a.data_type()), Value::from(a.string_value()))),
+    );
     serde_json::json!({
         "body": serde_json::from_str::<Value>(body).unwrap_or_else(|_| Value::from(body)),
         "attributes": attributes,
     })
 }
 
+/// Message attributes as `{name: {"type", "value"}}`, by name.
+fn sorted_attributes<'a>(attrs: impl Iterator<Item = (&'a String, Value, Value)>) -> Value {
+    let sorted: BTreeMap<&String, Value> = attrs
+        .map(|(k, t, v)| (k, serde_json::json!({"type": t, "value": v})))
+        .collect();
+    Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+}
+
 /// What a function published, from the SNS envelope an observer queue received: subject,
 /// message and message attributes (ids, timestamps and signatures dropped).
 fn published(entry: &Value) -> Value {
     let env = &entry["body"];
-    let attributes: Map<String, Value> = env["MessageAttributes"]
-        .as_object()
-        .map(|m| {
-            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
-            sorted
-                .into_iter()
-                .map(|(k, a)| {
-                    (
-                        k.clone(),
-                        serde_json::json!({"type": a["Type"], "value": a["Value"]}),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let attributes = sorted_attributes(
+        env["MessageAttributes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, a)| (k, a["Type"].clone(), a["Value"].clone())),
+    );
     serde_json::json!({
         "subject": env.get("Subject").cloned().unwrap_or(Value::Null),
         "message": env.get("Message").cloned().unwrap_or(Value::Null),

@@ -125,9 +125,8 @@ pub struct Stack {
     children: Vec<std::process::Child>,
     owned: bool,
     run_dir: PathBuf,
-    region: String,
-    account_id: String,
-    stage: String,
+    /// Stage, region and account: what resource names and ARNs are made of.
+    names: crate::config::ProjectSection,
     /// Mints the tokens fixture events ask for (made on first use).
     tokens: std::sync::OnceLock<Option<std::sync::Arc<cognito::Tokens>>>,
     /// Where moto's Cognito signing key is (for expired test tokens).
@@ -204,9 +203,7 @@ impl Stack {
             children: Vec::new(),
             owned: true,
             run_dir: run_dir.clone(),
-            region: p.region.clone(),
-            account_id: p.account_id.clone(),
-            stage: p.stage.clone(),
+            names: p.clone(),
             tokens: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),
@@ -341,9 +338,7 @@ impl Stack {
             children: Vec::new(),
             owned: false,
             run_dir,
-            region: p.region.clone(),
-            account_id: p.account_id.clone(),
-            stage: p.stage.clone(),
+            names: p.clone(),
             tokens: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),

@@ -19,23 +19,26 @@ impl Stack {
     }
 
     pub fn usage_table(&self) -> String {
-        format!("manuel-usage-{}", self.stage)
+        format!("manuel-usage-{}", self.names.stage)
     }
 
     pub fn manuals_bucket(&self) -> String {
-        manuals_bucket_name(&self.stage, &self.account_id)
+        manuals_bucket_name(&self.names.stage, &self.names.account_id)
     }
 
     pub fn audio_bucket(&self) -> String {
-        format!("manuel-audio-{}-{}", self.stage, self.account_id)
+        format!(
+            "manuel-audio-{}-{}",
+            self.names.stage, self.names.account_id
+        )
     }
 
     /// Values for the `{placeholders}` of function environments (names: [`STACK_VARS`]).
     pub fn vars(&self) -> BTreeMap<String, String> {
         let mut vars = BTreeMap::from([
-            ("region".into(), self.region.clone()),
-            ("account_id".into(), self.account_id.clone()),
-            ("stage".into(), self.stage.clone()),
+            ("region".into(), self.names.region.clone()),
+            ("account_id".into(), self.names.account_id.clone()),
+            ("stage".into(), self.names.stage.clone()),
             ("usage_table".into(), self.usage_table()),
             ("manuals_bucket".into(), self.manuals_bucket()),
             ("audio_bucket".into(), self.audio_bucket()),
@@ -66,23 +69,20 @@ impl Stack {
 
     /// A `[stack]` resource name with `{stage}`, `{region}` and `{account_id}` filled in.
     pub fn resource_name(&self, template: &str) -> String {
-        template
-            .replace("{stage}", &self.stage)
-            .replace("{region}", &self.region)
-            .replace("{account_id}", &self.account_id)
+        self.names.resource_name(template)
     }
 
     /// The URL moto gives a queue (its host is the one the request went to).
     pub fn queue_url(&self, name: &str) -> String {
-        format!("{}/{}/{name}", self.moto_url(), self.account_id)
+        format!("{}/{}/{name}", self.moto_url(), self.names.account_id)
     }
 
     pub fn queue_arn(&self, name: &str) -> String {
-        format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account_id)
+        self.names.arn("sqs", name)
     }
 
     pub fn topic_arn(&self, name: &str) -> String {
-        format!("arn:aws:sns:{}:{}:{name}", self.region, self.account_id)
+        self.names.arn("sns", name)
     }
 
     /// The queue the stack subscribes to a topic to see what is published to it.
@@ -97,7 +97,7 @@ impl Stack {
                 let info = self.info.cognito.clone()?;
                 Some(std::sync::Arc::new(super::cognito::Tokens::new(
                     &self.moto_url(),
-                    &self.region,
+                    &self.names.region,
                     info,
                     self.moto_key.clone(),
                 )))
@@ -110,8 +110,8 @@ impl Stack {
     pub fn aws_env(&self) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([
             ("AWS_ENDPOINT_URL".into(), self.moto_url()),
-            ("AWS_REGION".into(), self.region.clone()),
-            ("AWS_DEFAULT_REGION".into(), self.region.clone()),
+            ("AWS_REGION".into(), self.names.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), self.names.region.clone()),
             ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
             ("AWS_SESSION_TOKEN".into(), "testing".into()),
@@ -129,7 +129,7 @@ impl Stack {
         let creds =
             aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(self.region.clone()))
+            .region(aws_config::Region::new(self.names.region.clone()))
             .endpoint_url(self.moto_url())
             .credentials_provider(creds)
             .load()
@@ -152,7 +152,7 @@ impl Stack {
         for bucket in [self.manuals_bucket(), self.audio_bucket()] {
             let loc = aws_sdk_s3::types::CreateBucketConfiguration::builder()
                 .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                    self.region.as_str(),
+                    self.names.region.as_str(),
                 ))
                 .build();
             if let Err(e) = s3
@@ -211,7 +211,7 @@ impl Stack {
         }
         // Cognito first: moto's seeded random ids are drawn in call order, and the recordings
         // hold the pool's and users' ids; the `[stack]` resources draw after them.
-        let cognito = super::cognito::provision(&conf, &self.stage).await?;
+        let cognito = super::cognito::provision(&conf, &self.names.stage).await?;
         self.provision_resources(&conf).await?;
         Ok(cognito)
     }

@@ -86,7 +86,6 @@ pub fn error_item(message: &PyValue, now: DateTime<Utc>) -> Result<ErrorItem, Py
         "exception_type",
         get_or(&exception, "type", text("Unknown"))?,
     );
-    let exception = get_or(message, "exception", PyValue::dict([]))?;
     put(
         "exception_message",
         get_or(&exception, "message", text("Unknown error"))?,

@@ -11,8 +11,9 @@
 //! same way, whichever attribute holds it.
 
 use crate::py::PyException;
-use crate::pydecimal::PyDecimal;
+use crate::pydecimal::{PyDecimal, PyNumber};
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// A deserialised attribute.
@@ -26,8 +27,10 @@ pub enum Attr {
     Bytes(Vec<u8>),
     List(Vec<Attr>),
     Map(Vec<(String, Attr)>),
-    /// `set` (SS, NS, BS): not JSON serialisable.
-    Set,
+    /// `set` (SS, NS, BS): not JSON serialisable. Members in the order DynamoDB sent them
+    /// (a Python set's iteration order is its hash table's; for strings it changes with every
+    /// process, so no port can reproduce it).
+    Set(Vec<Attr>),
 }
 
 impl Attr {
@@ -52,17 +55,29 @@ impl Attr {
             }
             AttributeValue::Ns(numbers) => {
                 // `set(map(create_decimal, ...))`: each member is read, then hashed.
+                let mut members = Vec::with_capacity(numbers.len());
                 for n in numbers {
-                    if PyDecimal::from_dynamodb(n)?.is_signaling_nan() {
+                    let d = PyDecimal::from_dynamodb(n)?;
+                    if d.is_signaling_nan() {
                         return Err(PyException::new(
                             "TypeError",
                             "Cannot hash a signaling NaN value",
                         ));
                     }
+                    members.push(Attr::Dec(d));
                 }
-                Attr::Set
+                Attr::Set(members)
             }
-            _ => Attr::Set,
+            AttributeValue::Ss(strings) => {
+                Attr::Set(strings.iter().map(|s| Attr::Str(s.clone())).collect())
+            }
+            AttributeValue::Bs(blobs) => Attr::Set(
+                blobs
+                    .iter()
+                    .map(|b| Attr::Bytes(b.as_ref().to_vec()))
+                    .collect(),
+            ),
+            _ => Attr::Set(Vec::new()),
         })
     }
 
@@ -76,8 +91,164 @@ impl Attr {
             Attr::Bytes(_) => "Binary",
             Attr::List(_) => "list",
             Attr::Map(_) => "dict",
-            Attr::Set => "set",
+            Attr::Set(_) => "set",
         }
+    }
+}
+
+impl Attr {
+    /// The type's `tp_name`, as comparison errors print it (`decimal.Decimal`, not `Decimal`).
+    pub fn tp_name(&self) -> &'static str {
+        match self {
+            Attr::Dec(_) => "decimal.Decimal",
+            other => other.type_name(),
+        }
+    }
+
+    fn number(&self) -> Option<PyNumber> {
+        match self {
+            Attr::Dec(d) => Some(PyNumber::Decimal(*d)),
+            Attr::Bool(b) => Some(PyNumber::from(i64::from(*b))),
+            _ => None,
+        }
+    }
+}
+
+impl Attr {
+    /// Python truthiness (`if value:`).
+    pub fn truthy(&self) -> bool {
+        match self {
+            Attr::Null => false,
+            Attr::Bool(b) => *b,
+            Attr::Dec(d) => !d.is_zero(),
+            Attr::Str(s) => !s.is_empty(),
+            Attr::Bytes(b) => !b.is_empty(),
+            Attr::List(v) | Attr::Set(v) => !v.is_empty(),
+            Attr::Map(m) => !m.is_empty(),
+        }
+    }
+
+    /// Python's `str(value)` (an f-string's `{value}`): a str is itself, a Decimal its
+    /// scientific string; containers print their members' reprs. (`str()` of a `Binary` raises
+    /// in Python: `__str__` returns bytes; callers that can meet one check first.)
+    pub fn py_str(&self) -> String {
+        match self {
+            Attr::Str(s) => s.clone(),
+            Attr::Dec(d) => d.to_string(),
+            other => other.py_repr(),
+        }
+    }
+
+    /// Python's `repr(value)`. A set prints its members in DynamoDB's order (Python's order is
+    /// its hash table's, random per process for strings).
+    pub fn py_repr(&self) -> String {
+        let join = |items: &[Attr]| {
+            items
+                .iter()
+                .map(Attr::py_repr)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Attr::Null => "None".into(),
+            Attr::Bool(true) => "True".into(),
+            Attr::Bool(false) => "False".into(),
+            Attr::Dec(d) => format!("Decimal('{d}')"),
+            Attr::Str(s) => crate::py::repr_str(s),
+            Attr::Bytes(b) => format!("Binary({})", bytes_repr(b)),
+            Attr::List(items) => format!("[{}]", join(items)),
+            Attr::Set(items) if items.is_empty() => "set()".into(),
+            Attr::Set(items) => format!("{{{}}}", join(items)),
+            Attr::Map(entries) => {
+                let inner: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", crate::py::repr_str(k), v.py_repr()))
+                    .collect();
+                format!("{{{}}}", inner.join(", "))
+            }
+        }
+    }
+}
+
+/// Python's `repr(b)` of a bytes object.
+pub fn bytes_repr(b: &[u8]) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::from("b");
+    out.push(quote as char);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push(quote as char);
+    out
+}
+
+/// Python's `a == b` on deserialised values (never raises for what DynamoDB can store; a NaN
+/// is unequal to everything).
+pub fn py_eq(a: &Attr, b: &Attr) -> bool {
+    match (a, b) {
+        (Attr::Null, Attr::Null) => true,
+        (Attr::Str(x), Attr::Str(y)) => x == y,
+        (Attr::Bytes(x), Attr::Bytes(y)) => x == y,
+        (Attr::List(x), Attr::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
+        }
+        (Attr::Map(x), Attr::Map(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.iter()
+                        .find(|(k2, _)| k2 == k)
+                        .is_some_and(|(_, w)| py_eq(v, w))
+                })
+        }
+        _ => match (a.number(), b.number()) {
+            (Some(x), Some(y)) => matches!(x.py_cmp(&y), Ok(Some(Ordering::Equal))),
+            _ => false,
+        },
+    }
+}
+
+/// Python's `a < b` on deserialised values: numbers (Decimal and bool) among themselves, str
+/// by code point, lists lexicographically; anything else raises the TypeError CPython raises
+/// (`None < None` included). Sets compare as subsets in Python; their members are not kept
+/// here, so two sets are never "less" (see the README).
+pub fn py_lt(a: &Attr, b: &Attr) -> Result<bool, PyException> {
+    match (a, b) {
+        (Attr::Str(x), Attr::Str(y)) => Ok(x < y),
+        (Attr::List(x), Attr::List(y)) => {
+            for (p, q) in x.iter().zip(y) {
+                if !py_eq(p, q) {
+                    return py_lt(p, q);
+                }
+            }
+            Ok(x.len() < y.len())
+        }
+        (Attr::Set(_), Attr::Set(_)) => Ok(false),
+        _ => match (a.number(), b.number()) {
+            (Some(x), Some(y)) => Ok(x.py_cmp(&y)? == Some(Ordering::Less)),
+            _ => Err(PyException::new(
+                "TypeError",
+                format!(
+                    "'<' not supported between instances of '{}' and '{}'",
+                    a.tp_name(),
+                    b.tp_name()
+                ),
+            )),
+        },
     }
 }
 

@@ -29,6 +29,7 @@ pub mod py;
 pub mod pydecimal;
 pub mod pyjson;
 pub mod pyround;
+pub mod pysort;
 pub mod pyvalue;
 pub mod runtime;
 #[cfg(feature = "testkit")]

@@ -37,6 +37,59 @@ impl PyException {
     pub fn key_error(key: &str) -> Self {
         Self::new("KeyError", repr_str(key))
     }
+
+    /// The class as a traceback's last line names it: builtins bare, the `decimal` signals
+    /// as `decimal.X`, botocore's own exceptions as `botocore.exceptions.X` and the classes it
+    /// makes for modeled service errors as `botocore.errorfactory.X`.
+    pub fn qualified_name(&self) -> String {
+        const BOTOCORE: &[&str] = &[
+            "ClientError",
+            "ParamValidationError",
+            "EndpointConnectionError",
+            "ReadTimeoutError",
+            "ConnectTimeoutError",
+            "NoCredentialsError",
+            "NoRegionError",
+            "BotoCoreError",
+        ];
+        const DECIMAL: &[&str] = &[
+            "InvalidOperation",
+            "DivisionByZero",
+            "Overflow",
+            "Underflow",
+            "Inexact",
+            "Rounded",
+            "Clamped",
+        ];
+        let k = self.kind.as_str();
+        if BOTOCORE.contains(&k) {
+            format!("botocore.exceptions.{k}")
+        } else if DECIMAL.contains(&k) {
+            format!("decimal.{k}")
+        } else if k.ends_with("Exception") || k.ends_with("Fault") {
+            format!("botocore.errorfactory.{k}")
+        } else {
+            k.to_owned()
+        }
+    }
+
+    /// What a port puts where Python puts `traceback.format_exc()`: the header and the last
+    /// line (`KeyError: 'NAME'`), without frames — a port has no Python frames, and the
+    /// frames' file paths and code are nothing a client should be shown (README, kept/fixed).
+    pub fn traceback(&self) -> String {
+        if self.message.is_empty() {
+            format!(
+                "Traceback (most recent call last):\n{}\n",
+                self.qualified_name()
+            )
+        } else {
+            format!(
+                "Traceback (most recent call last):\n{}: {}\n",
+                self.qualified_name(),
+                self.message
+            )
+        }
+    }
 }
 
 impl std::fmt::Display for PyException {

@@ -249,6 +249,13 @@ impl PyDecimal {
         self.arith(rhs, |cx, a, b| cx.div(a, b))
     }
 
+    /// `self % rhs`: the remainder with the sign of the dividend, under the default context, so
+    /// a quotient of more than 28 digits raises `[<class 'decimal.DivisionImpossible'>]` (how
+    /// `Decimal('1E+30') % 1` fails) and `x % 0` `[<class 'decimal.InvalidOperation'>]`.
+    pub fn rem(&self, rhs: &PyDecimal) -> Result<PyDecimal, PyException> {
+        self.arith(rhs, |cx, a, b| cx.rem(a, b))
+    }
+
     /// `round(self, ndigits)`: `Decimal.__round__` quantizes to `1E-ndigits` under the default
     /// context, so a result of more than 28 digits raises InvalidOperation, as do infinities.
     pub fn round(&self, ndigits: i32) -> Result<PyDecimal, PyException> {

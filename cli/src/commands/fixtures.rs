@@ -90,7 +90,10 @@ fn new(project: &Project, args: FixtureNewArgs) -> anyhow::Result<i32> {
             notes: args.notes.clone(),
             kind,
             event,
-            env: super::parse_env_pairs(&args.env)?,
+            env: super::parse_env_pairs(&args.env)?
+                .into_iter()
+                .map(|(k, v)| (k, Some(v)))
+                .collect(),
             setup: None,
             clock: args.clock.clone(),
             python: None,

@@ -112,7 +112,10 @@ pub fn function_env(
         env.insert(k.clone(), expand(v, stack_vars));
     }
     env.extend(aws_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    env.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    super::apply_overrides(
+        &mut env,
+        overrides.iter().map(|(k, v)| (k.clone(), v.clone())),
+    );
     Ok(env)
 }
 

@@ -69,6 +69,22 @@ impl ExecError {
 /// Environment variables of a function process (name → value).
 pub type EnvVars = BTreeMap<String, String>;
 
+/// The value of an override that *removes* a variable (a fixture's `"NAME": null`): a NUL can
+/// never be part of an environment value, so it cannot be mistaken for one.
+pub const UNSET: &str = "\0";
+
+/// Apply overrides to an environment: set each variable, or remove it where the value is
+/// [`UNSET`].
+pub fn apply_overrides(env: &mut EnvVars, overrides: impl IntoIterator<Item = (String, String)>) {
+    for (k, v) in overrides {
+        if v == UNSET {
+            env.remove(&k);
+        } else {
+            env.insert(k, v);
+        }
+    }
+}
+
 /// One request for a side: the event and what it needs around it. Built from a parity fixture
 /// (`fixtures::Case::request`), a captured event, or an event file.
 #[derive(Debug, Clone)]

@@ -61,7 +61,8 @@ impl<'a> Pool<'a> {
 
     fn build(&self, overrides: &BTreeMap<String, String>) -> Result<Sandbox, ExecError> {
         let mut env = self.base_env.clone();
-        env.extend(
+        super::apply_overrides(
+            &mut env,
             overrides
                 .iter()
                 .map(|(k, v)| (k.clone(), crate::config::expand(v, &self.vars))),

@@ -248,6 +248,14 @@ pub fn attribute(
                 .ok_or_else(|| bad("`BOOL` takes true or false".into()))?,
         ),
         "NULL" => A::Null(true),
+        "B" => {
+            use base64::Engine as _;
+            let text = string(inner)?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.as_bytes())
+                .map_err(|e| bad(format!("`B` takes base64 text: {e}")))?;
+            A::B(aws_sdk_dynamodb::primitives::Blob::new(bytes))
+        }
         "SS" => A::Ss(strings(inner)?),
         "NS" => A::Ns(strings(inner)?),
         "L" => A::L(
@@ -269,7 +277,7 @@ pub fn attribute(
         ),
         other => {
             return Err(bad(format!(
-                "unknown attribute type `{other}` (S, N, BOOL, NULL, SS, NS, L, M)"
+                "unknown attribute type `{other}` (S, N, B, BOOL, NULL, SS, NS, L, M)"
             )))
         }
     })

@@ -9,7 +9,7 @@
 //! case = "*"                                   # optional glob on the case name
 //! path = "$.timestamp"                         # path pattern: `*` one segment, `[*]` any index, `**` anything
 //! action = "normalize"                         # ignore | tolerance | unordered | normalize | pixels
-//! normalizer = "epoch_near_now"                # epoch_near_now | iso_near_now | uuid | presigned_url | stack_var
+//! normalizer = "epoch_near_now"                # epoch_near_now | iso_near_now | epoch_in_text | uuid | presigned_url | stack_var | traceback_last_line
 //! reason = "wall clock"
 //!
 //! [[divergence]]                               # a difference we accept on purpose
@@ -62,6 +62,10 @@ pub enum Normalizer {
     PresignedUrl,
     /// A value equal to a stack variable of the side's run (`var = "redis_port"`).
     StackVar,
+    /// A Python traceback (`traceback.format_exc()`), reduced to its last line — the
+    /// exception's qualified type and message; the frames (files, lines, code) are the
+    /// implementation's.
+    TracebackLastLine,
 }
 
 #[derive(Debug, Clone, Deserialize)]

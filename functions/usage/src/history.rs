@@ -168,7 +168,7 @@ pub(crate) async fn breakdown<T: Table + Sync>(
             let op = match item.get("last_operation") {
                 None => Some(String::new()),
                 Some(Attr::Str(s)) => Some(s.clone()),
-                Some(other @ (Attr::List(_) | Attr::Map(_) | Attr::Set)) => {
+                Some(other @ (Attr::List(_) | Attr::Map(_) | Attr::Set(_))) => {
                     return Err(PyException::new(
                         "TypeError",
                         format!("unhashable type: '{}'", other.type_name()),

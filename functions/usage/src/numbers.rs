@@ -24,7 +24,7 @@ pub(crate) fn converted(a: &Attr) -> Result<PyValue, PyException> {
             PyValue::Dict(d)
         }
         Attr::Bytes(_) => return Err(manuel_shared::ddb::not_serializable("Binary")),
-        Attr::Set => return Err(manuel_shared::ddb::not_serializable("set")),
+        Attr::Set(_) => return Err(manuel_shared::ddb::not_serializable("set")),
     })
 }
 

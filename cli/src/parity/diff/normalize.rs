@@ -66,6 +66,12 @@ pub(super) fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) ->
             };
             (&s == want).then(|| format!("<{}>", rule.var.as_deref().unwrap_or("")))
         }
+        Normalizer::TracebackLastLine => {
+            let s = v.as_str()?;
+            let frames = s.strip_prefix("Traceback (most recent call last):\n")?;
+            let last = frames.lines().rev().find(|l| !l.trim().is_empty())?;
+            Some(format!("<traceback> {last}"))
+        }
     }
 }
 

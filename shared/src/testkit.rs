@@ -20,6 +20,12 @@ pub fn request_string() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A key that is absent (`None`) or present with a value from `s` — an event field Python
+/// reads with `.get(...)`.
+pub fn maybe(s: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![Just(None), s.prop_map(Some)]
+}
+
 /// Any JSON value, nested a few levels, strings from [`request_string`].
 pub fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -4,13 +4,9 @@
 
 use health::{handle, HealthEnv};
 use manuel_shared::runtime::InvokeContext;
-use manuel_shared::testkit::{json_value, request_string};
+use manuel_shared::testkit::{json_value, maybe, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn maybe(s: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
-    prop_oneof![Just(None), s.prop_map(Some)]
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]

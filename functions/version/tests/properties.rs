@@ -2,15 +2,11 @@
 //! Python handler can give, the version headers agree with the body, and the negotiation picks
 //! the version the four methods name, in their order.
 
-use manuel_shared::testkit::{json_value, request_string};
+use manuel_shared::testkit::{json_value, maybe, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use version::negotiation::{search_vendor_type, ApiVersion};
 use version::{handle, VersionEnv};
-
-fn maybe(s: impl Strategy<Value = Value>) -> impl Strategy<Value = Option<Value>> {
-    prop_oneof![Just(None), s.prop_map(Some)]
-}
 
 fn version_text() -> impl Strategy<Value = String> {
     prop_oneof![

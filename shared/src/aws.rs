@@ -106,6 +106,21 @@ where
     }
 }
 
+/// `datetime.isoformat()` of a timestamp botocore parsed (an aware UTC time, or local time on
+/// a UTC host): microseconds only when there are some (truncated from the SDK's nanoseconds),
+/// then `+00:00`.
+pub fn isoformat_utc(t: &aws_smithy_types::DateTime) -> String {
+    let micros = t.subsec_nanos() / 1000;
+    let Some(dt) = chrono::DateTime::from_timestamp(t.secs(), micros * 1000) else {
+        return t.to_string();
+    };
+    if micros == 0 {
+        dt.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    } else {
+        dt.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
 /// A client configuration for the function's environment: credentials, region and
 /// `AWS_ENDPOINT_URL[_SERVICE]` from the environment, as boto3 reads them.
 pub async fn load_config() -> aws_config::SdkConfig {

@@ -160,6 +160,24 @@ pub fn records(event: &Value) -> Result<&[Value], PyException> {
     }
 }
 
+/// `AttributeError: '<type>' object has no attribute '<attr>'` for a JSON-decoded value.
+pub fn attribute_error(v: &Value, attr: &str) -> PyException {
+    PyException::new(
+        "AttributeError",
+        format!("'{}' object has no attribute '{attr}'", type_name(v)),
+    )
+}
+
+/// The `str` a string method (`method`) is called on, or the AttributeError a non-str raises.
+pub fn str_receiver<'a>(v: &'a Value, method: &str) -> Result<&'a str, PyException> {
+    v.as_str().ok_or_else(|| attribute_error(v, method))
+}
+
+/// `v.endswith(suffix)`, with the AttributeError of a value that is not a str.
+pub fn ends_with(v: &Value, suffix: &str) -> Result<bool, PyException> {
+    Ok(str_receiver(v, "endswith")?.ends_with(suffix))
+}
+
 /// Python's `str(x)` (what an f-string shows) for a JSON-decoded value.
 pub fn str_of(v: &Value) -> String {
     match v {

@@ -173,12 +173,20 @@ impl Stack {
             what: "redis-server",
             path: "PATH".into(),
         })?;
-        let moto_bin = project.tools_bin().join("moto_server");
-        if !moto_bin.is_file() {
-            return Err(StackError::MissingTool {
-                what: "moto_server",
-                path: moto_bin.display().to_string(),
-            });
+        // moto server through our launcher, which corrects the answers where moto and AWS
+        // differ in a way a strict client sees (scripts/python/moto_server_local.py).
+        let moto_bin = project.tools_bin().join("python3");
+        let moto_launcher = project.root.join("scripts/python/moto_server_local.py");
+        for (what, path) in [
+            ("moto_server", &moto_bin),
+            ("moto launcher", &moto_launcher),
+        ] {
+            if !path.is_file() {
+                return Err(StackError::MissingTool {
+                    what,
+                    path: path.display().to_string(),
+                });
+            }
         }
         let self_bin = self_binary()?;
         let [redis_port, moto_port, bedrock_port] = services::choose_ports([
@@ -224,6 +232,7 @@ impl Stack {
             run_dir.display().to_string(),
         ];
         let moto_args = [
+            moto_launcher.display().to_string(),
             "-H".into(),
             "127.0.0.1".into(),
             "-p".into(),

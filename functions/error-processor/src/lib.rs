@@ -117,7 +117,6 @@ pub async fn process(
     targets: &Targets<'_>,
     clients: &Clients,
 ) -> Result<Counts, manuel_shared::py::PyException> {
-    use manuel_shared::py::PyException;
     // A str record: `"abc"["body"]` raises TypeError, then the handler's `record.get(…)`
     // raises AttributeError out of the loop.
     let items = manuel_shared::py::records(event)?;
@@ -127,13 +126,7 @@ pub async fn process(
     };
     for record in items {
         let Value::Object(rec) = record else {
-            return Err(PyException::new(
-                "AttributeError",
-                format!(
-                    "'{}' object has no attribute 'get'",
-                    manuel_shared::py::type_name(record)
-                ),
-            ));
+            return Err(manuel_shared::py::attribute_error(record, "get"));
         };
         match one_record(rec, targets, clients).await {
             Ok(()) => counts.processed += 1,

@@ -10,7 +10,7 @@
 //!   `/health/deep` and the circuit-breaker routes the template wires to it) is a 404.
 
 use manuel_shared::apigw::{get_or, Response, CORS_ALLOW_HEADERS};
-use manuel_shared::py::{parse_int, type_name, PyException};
+use manuel_shared::py::{ends_with, parse_int, PyException};
 use manuel_shared::runtime::{now_secs, InvokeContext};
 use serde_json::{json, Map, Value};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -110,17 +110,6 @@ async fn route(
     }
 
     Ok(json_response(404, &json!({"error": "Endpoint not found"})))
-}
-
-/// Python's `path.endswith(suffix)`, including the AttributeError for non-strings.
-fn ends_with(path: &Value, suffix: &str) -> Result<bool, PyException> {
-    match path {
-        Value::String(s) => Ok(s.ends_with(suffix)),
-        other => Err(PyException::new(
-            "AttributeError",
-            format!("'{}' object has no attribute 'endswith'", type_name(other)),
-        )),
-    }
 }
 
 /// `test_redis_connection()` on the path the deployed function takes: no `redis` package, so a

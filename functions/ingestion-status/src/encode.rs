@@ -98,20 +98,7 @@ fn decimal(d: &PyDecimal) -> Result<PyValue, PyException> {
     })
 }
 
-/// `datetime.isoformat()` of botocore's timestamps (UTC, `tzutc()`): microseconds only when
-/// not zero, then `+00:00`.
-pub fn isoformat(t: &aws_smithy_types::DateTime) -> String {
-    let micros = t.subsec_nanos() / 1000;
-    let Some(dt) = chrono::DateTime::from_timestamp(t.secs(), 0) else {
-        return t.to_string();
-    };
-    let base = dt.format("%Y-%m-%dT%H:%M:%S");
-    if micros == 0 {
-        format!("{base}+00:00")
-    } else {
-        format!("{base}.{micros:06}+00:00")
-    }
-}
+pub use manuel_shared::aws::isoformat_utc as isoformat;
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,7 @@ use manuel_shared::apigw::{dict_get, PyGet, Response, CORS_ALLOW_HEADERS};
 use manuel_shared::py::{self, PyException};
 use serde_json::{json, Value};
 
-pub(crate) fn attr_error(v: &Value, attr: &str) -> PyException {
-    PyException::new(
-        "AttributeError",
-        format!("'{}' object has no attribute '{attr}'", py::type_name(v)),
-    )
-}
+pub(crate) use manuel_shared::py::attribute_error as attr_error;
 
 /// `needle in v` for a JSON value: `Ok(bool)`, or the TypeError of a non-container.
 pub(crate) fn py_contains(v: &Value, needle: &str) -> Result<bool, PyException> {
@@ -34,11 +29,7 @@ pub(crate) fn py_contains(v: &Value, needle: &str) -> Result<bool, PyException> 
     }
 }
 
-pub(crate) fn ends_with(v: &Value, suffix: &str) -> Result<bool, PyException> {
-    v.as_str()
-        .map(|s| s.ends_with(suffix))
-        .ok_or_else(|| attr_error(v, "endswith"))
-}
+pub(crate) use manuel_shared::py::ends_with;
 
 /// `urllib.parse.unquote(x)` for a non-str path parameter: the TypeError/AttributeError Python
 /// raises.

@@ -1,15 +1,6 @@
 //! S3 as botocore shows it to the handler: error texts, timestamps and metadata values.
 
-/// `datetime.isoformat()` of an aware UTC time (microseconds only when there are some).
-pub(crate) fn isoformat(t: &aws_smithy_types::DateTime) -> String {
-    let micros = t.subsec_nanos() / 1000;
-    let dt = chrono::DateTime::from_timestamp(t.secs(), micros * 1000).unwrap_or_default();
-    if micros == 0 {
-        dt.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-    } else {
-        dt.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-    }
-}
+pub(crate) use manuel_shared::aws::isoformat_utc as isoformat;
 
 pub(crate) fn s3_err<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>, op: &str) -> String
 where

@@ -53,10 +53,7 @@ pub async fn answer(event: &Value, c: &Clients) -> Value {
 pub async fn process(event: &Value, c: &Clients) -> Result<(), PyException> {
     for record in py::records(event)? {
         if !record.is_object() {
-            return Err(PyException::new(
-                "AttributeError",
-                format!("'{}' object has no attribute 'get'", py::type_name(record)),
-            ));
+            return Err(py::attribute_error(record, "get"));
         }
         if record.get("eventSource").and_then(Value::as_str) == Some("aws:s3") {
             process_record(record, c).await?;
@@ -75,15 +72,7 @@ pub fn location(record: &Value) -> Result<(Value, String), PyException> {
     let raw = get_or(get_or(s3, "object", &empty)?, "key", &no_key)?;
     let key = match raw {
         Value::String(s) => manuel_shared::url::unquote_plus(s).into_owned(),
-        other => {
-            return Err(PyException::new(
-                "AttributeError",
-                format!(
-                    "'{}' object has no attribute 'replace'",
-                    py::type_name(other)
-                ),
-            ))
-        }
+        other => return Err(py::attribute_error(other, "replace")),
     };
     Ok((bucket, key))
 }

@@ -92,15 +92,7 @@ pub async fn handle_with<T: Table + Sync>(
         manuel_shared::apigw::PyGet::Missing => Value::String(String::new()),
         manuel_shared::apigw::PyGet::Present(v) => v.clone(),
     };
-    let path = path.as_str().ok_or_else(|| {
-        PyException::new(
-            "AttributeError",
-            format!(
-                "'{}' object has no attribute 'endswith'",
-                py::type_name(&path)
-            ),
-        )
-    })?;
+    let path = py::str_receiver(&path, "endswith")?;
     let reader = Reader { table };
     if path.ends_with("/usage") {
         Ok(match report::usage(&reader, &user_id, now).await {

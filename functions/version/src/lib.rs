@@ -13,7 +13,7 @@ pub mod documents;
 pub mod negotiation;
 
 use manuel_shared::apigw::{legacy_cors_response, Response};
-use manuel_shared::py::{type_name, PyException};
+use manuel_shared::py::PyException;
 use negotiation::{ApiVersion, CURRENT, SUPPORTED};
 use serde_json::{json, Map, Value};
 
@@ -84,12 +84,7 @@ fn route(
     }
     let empty = json!("");
     let path = event.get("path").unwrap_or(&empty);
-    let Value::String(path) = path else {
-        return Err(PyException::new(
-            "AttributeError",
-            format!("'{}' object has no attribute 'endswith'", type_name(path)),
-        ));
-    };
+    let path = manuel_shared::py::str_receiver(path, "endswith")?;
     let resp = if path.ends_with("/version/compatibility") {
         versioned(documents::compatibility(), version)
     } else if path.ends_with("/version/changelog") {

@@ -21,6 +21,16 @@ pub fn legacy_cors_response(status_code: u16) -> Response {
         .header("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
 }
 
+/// The preflight answer of the handlers that build their own CORS headers: 200, an empty body,
+/// `Access-Control-Allow-Origin: *`, the given methods and [`CORS_ALLOW_HEADERS`].
+pub fn preflight(methods: &str) -> Response {
+    Response::new(200)
+        .header("Access-Control-Allow-Origin", "*")
+        .header("Access-Control-Allow-Methods", methods)
+        .header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+        .text_body("")
+}
+
 /// A Lambda proxy integration response (`statusCode`, `headers`, `body`, optional `isBase64Encoded`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {

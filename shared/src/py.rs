@@ -178,6 +178,20 @@ pub fn ends_with(v: &Value, suffix: &str) -> Result<bool, PyException> {
     Ok(str_receiver(v, "endswith")?.ends_with(suffix))
 }
 
+/// `needle in v` for a JSON-decoded value: a substring of a str, a member of a list, a key of a
+/// dict; the TypeError of anything else (`argument of type 'int' is not iterable`).
+pub fn contains(v: &Value, needle: &str) -> Result<bool, PyException> {
+    match v {
+        Value::String(s) => Ok(s.contains(needle)),
+        Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some(needle))),
+        Value::Object(o) => Ok(o.contains_key(needle)),
+        other => Err(PyException::new(
+            "TypeError",
+            format!("argument of type '{}' is not iterable", type_name(other)),
+        )),
+    }
+}
+
 /// Python's `str(x)` (what an f-string shows) for a JSON-decoded value.
 pub fn str_of(v: &Value) -> String {
     match v {

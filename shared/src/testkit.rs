@@ -98,3 +98,18 @@ pub fn ddb_number() -> impl Strategy<Value = String> {
         ],
     ]
 }
+
+/// Runs `f` on a fresh current-thread runtime, handing it an SDK configuration whose every
+/// endpoint is a closed port (127.0.0.1:1), with static credentials and no retries: the outage
+/// every path of a handler must survive.
+#[cfg(feature = "services")]
+pub fn offline<T>(f: impl AsyncFnOnce(&aws_config::SdkConfig) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime");
+    rt.block_on(async {
+        let conf = crate::aws::config_for_endpoint("http://127.0.0.1:1", "eu-west-1").await;
+        f(&conf).await
+    })
+}

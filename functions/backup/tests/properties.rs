@@ -3,22 +3,12 @@
 //! survive — and the restore simulation echoes what it was given, whatever it is.
 
 use backup::{handle, Clients, Env};
-use manuel_shared::testkit::{json_value, maybe, request_string};
+use manuel_shared::testkit::{json_value, maybe, offline, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn answer(event: &Value, env: &Env) -> Value {
-    rt().block_on(async {
-        let conf = manuel_shared::aws::config_for_endpoint("http://127.0.0.1:1", "eu-west-1").await;
-        handle(event, &Clients::new(&conf), env).await
-    })
+    offline(async |conf| handle(event, &Clients::new(conf), env).await)
 }
 
 fn route() -> impl Strategy<Value = Value> {

@@ -95,14 +95,7 @@ fn get_dict<'a>(d: &'a Value, key: &str, empty: &'a Value) -> Result<&'a Value, 
 async fn route(event: &Value, c: &Clients, env: &Env) -> Result<Response, PyException> {
     if let PyGet::Present(m) = dict_get(event, "httpMethod")? {
         if m.as_str() == Some("OPTIONS") {
-            return Ok(Response::new(200)
-                .header("Access-Control-Allow-Origin", "*")
-                .header("Access-Control-Allow-Methods", "GET,OPTIONS")
-                .header(
-                    "Access-Control-Allow-Headers",
-                    manuel_shared::apigw::CORS_ALLOW_HEADERS,
-                )
-                .text_body(""));
+            return Ok(manuel_shared::apigw::preflight("GET,OPTIONS"));
         }
     }
     // The caller's identity is read (and can fail) but decides nothing: every user sees every

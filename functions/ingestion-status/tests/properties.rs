@@ -5,16 +5,9 @@
 use ingestion_status::{handle, Clients, Env};
 use manuel_shared::ddb::{py_lt, Attr};
 use manuel_shared::pysort::sort_order;
-use manuel_shared::testkit::{json_value, maybe, request_string};
+use manuel_shared::testkit::{json_value, maybe, offline, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
@@ -46,11 +39,7 @@ proptest! {
             usage_table: table.and_then(|v| v.as_str().map(str::to_owned)),
             knowledge_base_id: kb.and_then(|v| v.as_str().map(str::to_owned)),
         };
-        let r = rt().block_on(async {
-            let conf =
-                manuel_shared::aws::config_for_endpoint("http://127.0.0.1:1", "eu-west-1").await;
-            handle(&event, &Clients::new(&conf), &env).await
-        });
+        let r = offline(async |conf| handle(&event, &Clients::new(conf), &env).await);
         let status = r["statusCode"].as_u64().unwrap();
         prop_assert!([200, 500].contains(&status), "{r}");
         let text = r["body"].as_str().unwrap();

@@ -13,21 +13,7 @@ use serde_json::{json, Value};
 
 pub(crate) use manuel_shared::py::attribute_error as attr_error;
 
-/// `needle in v` for a JSON value: `Ok(bool)`, or the TypeError of a non-container.
-pub(crate) fn py_contains(v: &Value, needle: &str) -> Result<bool, PyException> {
-    match v {
-        Value::String(s) => Ok(s.contains(needle)),
-        Value::Array(a) => Ok(a.iter().any(|x| x.as_str() == Some(needle))),
-        Value::Object(o) => Ok(o.contains_key(needle)),
-        other => Err(PyException::new(
-            "TypeError",
-            format!(
-                "argument of type '{}' is not iterable",
-                py::type_name(other)
-            ),
-        )),
-    }
-}
+pub(crate) use manuel_shared::py::contains as py_contains;
 
 pub(crate) use manuel_shared::py::ends_with;
 

@@ -237,15 +237,7 @@ async fn handle_inner(
 ) -> Result<Value, PyException> {
     let method = dict_get(event, "httpMethod")?;
     if method == PyGet::Present(&Value::String("OPTIONS".into())) {
-        return Ok(Response::new(200)
-            .header("Access-Control-Allow-Origin", "*")
-            .header("Access-Control-Allow-Methods", "POST,OPTIONS")
-            .header(
-                "Access-Control-Allow-Headers",
-                manuel_shared::apigw::CORS_ALLOW_HEADERS,
-            )
-            .text_body("")
-            .to_value());
+        return Ok(manuel_shared::apigw::preflight("POST,OPTIONS").to_value());
     }
 
     let body_data = match dict_get(event, "body")? {

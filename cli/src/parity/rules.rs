@@ -49,7 +49,8 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Normalizer {
-    /// Unix seconds (or milliseconds) within `window_s` of when the side answered.
+    /// Unix seconds (or milliseconds) within `window_s` of when the side answered, plus
+    /// `offset_s` when given (an expiry `now + 7 days`: `offset_s = 604800`).
     EpochNearNow,
     /// An ISO-8601 timestamp within `window_s` of when the side answered.
     IsoNearNow,
@@ -79,6 +80,7 @@ struct RawRule {
     rel: Option<f64>,
     normalizer: Option<Normalizer>,
     window_s: Option<u64>,
+    offset_s: Option<i64>,
     var: Option<String>,
     max_mean: Option<f64>,
     max_differing_over_64: Option<f64>,
@@ -177,6 +179,8 @@ pub struct Rule {
     pub rel: Option<f64>,
     pub normalizer: Option<Normalizer>,
     pub window_s: u64,
+    /// Seconds added to "now" before `epoch_near_now` compares (an expiry's lifetime).
+    pub offset_s: i64,
     pub var: Option<String>,
     pub pixels: crate::parity::image::PixelTolerance,
     pub reason: Option<String>,
@@ -263,6 +267,11 @@ impl Rules {
                 }
                 _ => {}
             }
+            if r.offset_s.is_some() && r.normalizer != Some(Normalizer::EpochNearNow) {
+                return Err(RuleError(format!(
+                    "{at}: `offset_s` applies to the normalizer \"epoch_near_now\" only"
+                )));
+            }
             if r.normalizer == Some(Normalizer::StackVar) && r.var.is_none() {
                 return Err(RuleError(format!(
                     "{at}: normalizer \"stack_var\" needs `var`"
@@ -285,6 +294,7 @@ impl Rules {
                 rel: r.rel,
                 normalizer: r.normalizer,
                 window_s: r.window_s.unwrap_or(300),
+                offset_s: r.offset_s.unwrap_or(0),
                 var: r.var,
                 pixels: crate::parity::image::PixelTolerance {
                     max_mean: r.max_mean.unwrap_or(f64::INFINITY),

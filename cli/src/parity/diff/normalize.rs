@@ -14,7 +14,7 @@ pub(super) fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) ->
                 Value::String(s) => s.trim().parse::<f64>().ok()?,
                 _ => return None,
             };
-            let at = ctx.at as f64;
+            let at = (ctx.at + rule.offset_s) as f64;
             if (x - at).abs() <= window {
                 Some("<epoch≈now>".into())
             } else if (x / 1000.0 - at).abs() <= window {

@@ -125,6 +125,27 @@ normalizer = "presigned_url"
 }
 
 #[test]
+fn an_expiry_is_now_plus_its_offset_on_each_side() {
+    // Python answered at 1_800_000_000, Rust at 1_800_000_100 (`run`): a 7-day TTL written by
+    // each side is the same token; a 30-day one is not, nor is a TTL of "now".
+    let rules = "[[rule]]\npath = \"$.ttl\"\naction = \"normalize\"\nnormalizer = \"epoch_near_now\"\noffset_s = 604800\nwindow_s = 60\n";
+    let week = 604_800;
+    let a = resp(200, &json!({"ttl": 1_800_000_000 + week}));
+    let b = resp(200, &json!({"ttl": 1_800_000_100 + week + 2}));
+    assert!(run(rules, &[], &a, &b).is_empty());
+    let month = resp(200, &json!({"ttl": 1_800_000_100 + 30 * 86_400}));
+    assert_eq!(run(rules, &[], &a, &month)[0].path, "$.ttl");
+    let now = resp(200, &json!({"ttl": 1_800_000_100}));
+    assert_eq!(run(rules, &[], &a, &now)[0].path, "$.ttl");
+    let wrong =
+        "[[rule]]\npath = \"$.t\"\naction = \"normalize\"\nnormalizer = \"uuid\"\noffset_s = 1\n";
+    assert!(Rules::parse(wrong)
+        .unwrap_err()
+        .to_string()
+        .contains("offset_s"));
+}
+
+#[test]
 fn divergences_and_noise_classify() {
     let a = resp(200, &json!({"x": 1, "y": 1}));
     let b = resp(200, &json!({"x": 2, "y": 2}));

@@ -160,6 +160,9 @@ pub struct Ports {
     pub bedrock: Option<u16>,
 }
 
+/// moto server with the local stack's corrections (see the file's docstring).
+const MOTO_LAUNCHER: &str = include_str!("moto_server_local.py");
+
 impl Stack {
     /// Start redis, moto and the Bedrock replay. `detached` services outlive this process
     /// (`stack up`); otherwise they are killed with it.
@@ -174,20 +177,16 @@ impl Stack {
             path: "PATH".into(),
         })?;
         // moto server through our launcher, which corrects the answers where moto and AWS
-        // differ in a way a strict client sees (scripts/python/moto_server_local.py).
-        let moto_bin = project.tools_bin().join("python3");
-        let moto_launcher = project.root.join("scripts/python/moto_server_local.py");
-        for (what, path) in [
-            ("moto_server", &moto_bin),
-            ("moto launcher", &moto_launcher),
-        ] {
-            if !path.is_file() {
-                return Err(StackError::MissingTool {
-                    what,
-                    path: path.display().to_string(),
-                });
-            }
+        // differ in a way a strict client sees (moto_server_local.py, written into the run
+        // folder below). It runs on the tools venv's Python, the one moto is installed in.
+        let moto_server = project.tools_bin().join("moto_server");
+        if !moto_server.is_file() {
+            return Err(StackError::MissingTool {
+                what: "moto_server",
+                path: moto_server.display().to_string(),
+            });
         }
+        let moto_bin = project.tools_bin().join("python3");
         let self_bin = self_binary()?;
         let [redis_port, moto_port, bedrock_port] = services::choose_ports([
             (ports.redis, "redis"),
@@ -196,6 +195,9 @@ impl Stack {
         ])?;
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
+        let moto_launcher = run_dir.join("moto_server_local.py");
+        crate::fsutil::write_atomic(&moto_launcher, MOTO_LAUNCHER.as_bytes())
+            .map_err(|e| StackError::Io(format!("{}: {e}", moto_launcher.display())))?;
         if !detached {
             write_owner(&run_dir)?;
         }

@@ -1,8 +1,9 @@
 """moto server as the local stack runs it: moto 5.2.5's server, with the corrections that make
-its answers the ones AWS gives where a strict client (the Rust SDK) tells them apart. Run with
-the tools venv's Python, with moto_server's arguments:
+its answers the ones AWS gives where a strict client (the Rust SDK) tells them apart. The CLI
+embeds this file and writes it into the stack's run folder; it runs on the tools venv's Python
+with moto_server's arguments:
 
-    .venv/bin/python3 scripts/python/moto_server_local.py -H 127.0.0.1 -p PORT
+    .venv/bin/python3 RUN_DIR/moto_server_local.py -H 127.0.0.1 -p PORT
 
 Corrections (each measured; README, "Local AWS"):
 - GetBucketVersioning: moto serialises the answer under a <GetBucketVersioningResponse> root;

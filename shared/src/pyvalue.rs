@@ -700,6 +700,13 @@ impl fmt::Display for JsonDecodeError {
 
 impl std::error::Error for JsonDecodeError {}
 
+/// What `except Exception as e` sees of a failed `json.loads`: `type(e).__name__`, `str(e)`.
+impl From<JsonDecodeError> for PyException {
+    fn from(e: JsonDecodeError) -> Self {
+        PyException::new(e.kind.python_name(), e.to_string())
+    }
+}
+
 /// Python's `json.loads(s)` for a `str` argument.
 pub fn loads(s: &str) -> Result<PyValue, JsonDecodeError> {
     loads_with_max_depth(s, MAX_DEPTH)

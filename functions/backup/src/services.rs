@@ -18,10 +18,7 @@ fn s(v: &str) -> PyValue {
 /// `json.loads(text)` of a request body (anything but a str is a TypeError).
 fn loads(body: &Value) -> Result<PyValue, PyException> {
     match body {
-        Value::String(text) => pyvalue::loads(text).map_err(|e| {
-            let kind = format!("{:?}", e.kind);
-            PyException::new(kind, e.to_string())
-        }),
+        Value::String(text) => Ok(pyvalue::loads(text)?),
         other => Err(PyException::new(
             "TypeError",
             format!(

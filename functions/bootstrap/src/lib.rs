@@ -169,9 +169,7 @@ fn action(event: &Value) -> Result<PyValue, PyException> {
     let default_body = json!("{}");
     let body = match get_or(event, "body", &default_body)? {
         Value::String(s) if s.is_empty() => PyValue::Dict(PyDict::new()),
-        Value::String(s) => {
-            pyvalue::loads(s).map_err(|e| PyException::new(e.kind.python_name(), e.to_string()))?
-        }
+        Value::String(s) => pyvalue::loads(s)?,
         other => PyValue::from_json(other),
     };
     Ok(body

@@ -161,8 +161,7 @@ async fn one_record(
             ))
         }
     };
-    let message =
-        pyvalue::loads(body).map_err(|e| PyException::new(e.kind.python_name(), e.to_string()))?;
+    let message = pyvalue::loads(body)?;
     tracing::info!(
         message_id = ?rec.get("messageId"),
         function_name = %lossy(message.get("function_name")?),

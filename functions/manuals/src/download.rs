@@ -11,9 +11,7 @@ use serde_json::{json, Value};
 pub(crate) fn body_data(event: &Value) -> Result<PyValue, PyException> {
     match dict_get(event, "body")? {
         PyGet::Missing => Ok(PyValue::Dict(Default::default())),
-        PyGet::Present(Value::String(s)) => {
-            pyvalue::loads(s).map_err(|e| PyException::new(e.kind.python_name(), e.to_string()))
-        }
+        PyGet::Present(Value::String(s)) => pyvalue::loads(s).map_err(PyException::from),
         PyGet::Present(other) => Ok(PyValue::from_json(other)),
     }
 }

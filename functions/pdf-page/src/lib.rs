@@ -249,7 +249,7 @@ async fn handle_inner(
             Err(e) if e.kind == pyvalue::LoadsErrorKind::JsonDecodeError => {
                 return Ok(error(400, "Invalid JSON in request body").to_value())
             }
-            Err(e) => return Err(PyException::new(e.kind.python_name(), e.to_string())),
+            Err(e) => return Err(e.into()),
         },
         PyGet::Present(other) => PyValue::from_json(other),
     };

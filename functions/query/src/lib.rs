@@ -205,7 +205,7 @@ async fn answer(
             Err(e) if e.kind == pyvalue::LoadsErrorKind::JsonDecodeError => {
                 return Ok(error_body(400, "Invalid JSON in request body"))
             }
-            Err(e) => return Err(PyException::new(e.kind.python_name(), e.to_string())),
+            Err(e) => return Err(e.into()),
         },
         PyGet::Present(other) => PyValue::from_json(other),
     };
@@ -437,8 +437,7 @@ pub fn model_answer(raw: &[u8]) -> Result<PyValue, PyException> {
             format!("'utf-8' codec can't decode bytes: {e}"),
         )
     })?;
-    let body =
-        pyvalue::loads(text).map_err(|e| PyException::new(e.kind.python_name(), e.to_string()))?;
+    let body = pyvalue::loads(text)?;
     let content = index_key(&body, "content")?;
     let first = index_first(content)?;
     Ok(index_key(&first, "text")?.clone())

@@ -35,7 +35,7 @@ pub(crate) fn service_costs(item: &Item) -> Result<Option<Vec<(String, f64)>>, P
     let parsed = match pyvalue::loads(text) {
         Ok(v) => v,
         Err(e) if e.kind.is_value_error() => return Ok(None),
-        Err(e) => return Err(PyException::new(e.kind.python_name(), e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let entries: Vec<PyValue> = match parsed {
         PyValue::List(items) => items,

@@ -322,6 +322,25 @@ pub enum StackAction {
         #[arg(long)]
         port: u16,
     },
+    /// The stack's transcript proxy (started by the stack; not for direct use).
+    #[command(hide = true)]
+    TranscriptProxy {
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// The stack CA's private key (PEM).
+        #[arg(long)]
+        ca_key: PathBuf,
+        /// Folder of the transcripts (parity-fixtures/transcripts), by SHA-256 of the audio.
+        #[arg(long)]
+        dir: PathBuf,
+        /// moto's URL (jobs and audio).
+        #[arg(long)]
+        moto_url: String,
+        /// Region of the stack.
+        #[arg(long)]
+        region: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -242,3 +242,83 @@ fn a_failed_start_keeps_the_log_it_names() {
         "processes left behind"
     );
 }
+
+/// Issue 16: the stack serves the transcript moto's job points at (on amazonaws.com) through
+/// its proxy and CA, to a client that only follows the standard variables — seeded audio gets
+/// its transcript as application/json, other audio S3's 404, any other host 403.
+#[test]
+fn the_transcript_proxy_serves_what_was_seeded_for_the_audio_and_nothing_else() {
+    let p = TempProject::new();
+    let o = p.run(&["stack", "up"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = p.run(&["stack", "env", "--function", "query"]);
+    let env: Vec<(String, String)> = common::stdout(&o)
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert!(get("HTTPS_PROXY").is_some_and(|v| v.starts_with("http://127.0.0.1:")));
+    let ca = get("SSL_CERT_FILE").expect("SSL_CERT_FILE");
+    assert!(
+        ca.ends_with("local-ca.pem") && Path::new(&ca).is_file(),
+        "{ca}"
+    );
+    let seeded = b"RIFF seeded test audio";
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(seeded))
+    };
+    let dir = p.path().join("parity-fixtures/transcripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{sha}.json")),
+        r#"{"results": {"transcripts": [{"transcript": "seeded words"}]}}"#,
+    )
+    .unwrap();
+    let script = r#"
+import boto3, os, urllib.request
+s3, tr = boto3.client("s3"), boto3.client("transcribe")
+bucket = os.environ["AUDIO_BUCKET"]
+def fetch(name, audio):
+    s3.put_object(Bucket=bucket, Key=f"t/{name}.wav", Body=audio)
+    tr.start_transcription_job(TranscriptionJobName=name, Media={"MediaFileUri": f"s3://{bucket}/t/{name}.wav"}, MediaFormat="wav", LanguageCode="en-US")
+    for _ in range(3):
+        job = tr.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
+    try:
+        with urllib.request.urlopen(job["Transcript"]["TranscriptFileUri"], timeout=10) as r:
+            print(name, r.status, r.getheader("Content-Type"), r.read().decode())
+    except Exception as e:
+        print(name, "error", e)
+fetch("seeded", b"RIFF seeded test audio")
+fetch("unseeded", b"RIFF other audio")
+try:
+    urllib.request.urlopen("https://example.com/", timeout=10)
+except Exception as e:
+    print("internet", "error", e)
+"#;
+    let o = Command::new(common::lambda_python())
+        .arg("-c")
+        .arg(script)
+        .current_dir(p.path())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let out = common::stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(
+            r#"seeded 200 application/json {"results": {"transcripts": [{"transcript": "seeded words"}]}}"#
+        ),
+        "{out}"
+    );
+    assert!(out.contains("unseeded error HTTP Error 404"), "{out}");
+    assert!(
+        out.contains("internet error") && out.contains("403"),
+        "{out}"
+    );
+    let log =
+        std::fs::read_to_string(p.path().join(".manuel-migrate/stack/transcripts.log")).unwrap();
+    assert!(log.contains("NoSuchKey") && log.contains("sha256"), "{log}");
+}

@@ -37,6 +37,7 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                     redis: redis_port,
                     moto: moto_port,
                     bedrock: None,
+                    transcripts: None,
                 },
                 true,
             )
@@ -118,6 +119,16 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
         }
         StackAction::BedrockReplay { dir, misses, port } => {
             stack::bedrock::serve(&dir, &misses, port).await?;
+            Ok(0)
+        }
+        StackAction::TranscriptProxy {
+            port,
+            ca_key,
+            dir,
+            moto_url,
+            region,
+        } => {
+            stack::transcripts::serve(port, &ca_key, &dir, &moto_url, &region).await?;
             Ok(0)
         }
         StackAction::Env { function } => {

@@ -27,6 +27,9 @@ pub struct Snapshot {
     /// Messages published to the stack's topics (`topic#n`), seen through their observer
     /// queues: subject, message and message attributes.
     pub sns: BTreeMap<String, Value>,
+    /// Amazon Transcribe jobs left behind (a handler deletes its job when done): status and
+    /// language, by job name with random ids replaced.
+    pub transcribe: BTreeMap<String, Value>,
 }
 
 fn time_re() -> &'static regex::Regex {
@@ -271,6 +274,7 @@ impl Snapshot {
             }
         }
         messages(&conf, &mut snap).await?;
+        jobs(&conf, &mut snap).await?;
         let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
         keys.sort();
         for raw_key in keys {
@@ -305,6 +309,7 @@ impl Snapshot {
             ("redis", &before.redis, &after.redis),
             ("sqs", &before.sqs, &after.sqs),
             ("sns", &before.sns, &after.sns),
+            ("transcribe", &before.transcribe, &after.transcribe),
         ] {
             let mut m = Map::new();
             for (k, v) in a {
@@ -326,6 +331,50 @@ impl Snapshot {
         }
         Value::Object(out)
     }
+}
+
+/// A job name's label: the transcribe function names its jobs `manuel-transcription-<32 hex>`
+/// (uuid4().hex), query `transcribe-<uuid>`.
+fn job_label(name: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\b[0-9a-f]{32}\b").expect("hex regex"));
+    re.replace_all(&label(name), "<hex>").into_owned()
+}
+
+/// Every Transcribe job moto holds (ListTranscriptionJobs only: a GetTranscriptionJob would
+/// move a moto job on to its next status).
+async fn jobs(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), StackError> {
+    let tr = aws_sdk_transcribe::Client::new(conf);
+    let mut token = None;
+    loop {
+        let out = tr
+            .list_transcription_jobs()
+            .set_next_token(token)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(aws("transcribe:ListTranscriptionJobs"))?;
+        for j in out.transcription_job_summaries() {
+            let name = j.transcription_job_name().unwrap_or_default();
+            let mut entry = Map::new();
+            entry.insert(
+                "status".into(),
+                j.transcription_job_status()
+                    .map_or(Value::Null, |s| Value::from(s.as_str())),
+            );
+            entry.insert(
+                "language_code".into(),
+                j.language_code()
+                    .map_or(Value::Null, |s| Value::from(s.as_str())),
+            );
+            insert_unique(&mut snap.transcribe, job_label(name), entry.into());
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(())
 }
 
 /// Every message of every queue, read without consuming it: received in batches with a

@@ -12,6 +12,7 @@ mod private;
 mod resources;
 pub use resources::{manuals_bucket_name, OBSERVER_SUFFIX};
 mod services;
+pub mod transcripts;
 
 pub use private::clean_stale_private_stacks;
 use private::write_owner;
@@ -78,6 +79,12 @@ pub struct StackInfo {
     /// The Bedrock replay service (absent in stacks recorded by older versions).
     #[serde(default)]
     pub bedrock: Option<ServiceInfo>,
+    /// The transcript proxy (absent in stacks recorded by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcripts: Option<ServiceInfo>,
+    /// The stack's CA, which the functions trust (`SSL_CERT_FILE`): see [`transcripts`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     pub started_at: String,
     /// The Cognito pools and users provisioning created (absent in older stacks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +95,7 @@ impl StackInfo {
     pub fn services(&self) -> Vec<&ServiceInfo> {
         let mut v = vec![&self.redis, &self.moto];
         v.extend(self.bedrock.as_ref());
+        v.extend(self.transcripts.as_ref());
         v
     }
 }
@@ -158,6 +166,7 @@ pub struct Ports {
     pub redis: Option<u16>,
     pub moto: Option<u16>,
     pub bedrock: Option<u16>,
+    pub transcripts: Option<u16>,
 }
 
 /// moto server with the local stack's corrections (see the file's docstring).
@@ -188,10 +197,11 @@ impl Stack {
         }
         let moto_bin = project.tools_bin().join("python3");
         let self_bin = self_binary()?;
-        let [redis_port, moto_port, bedrock_port] = services::choose_ports([
+        let [redis_port, moto_port, bedrock_port, proxy_port] = services::choose_ports([
             (ports.redis, "redis"),
             (ports.moto, "moto"),
             (ports.bedrock, "bedrock"),
+            (ports.transcripts, "transcripts"),
         ])?;
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
@@ -201,12 +211,16 @@ impl Stack {
         if !detached {
             write_owner(&run_dir)?;
         }
+        let ca_file =
+            transcripts::create_ca(&run_dir).map_err(|e| StackError::Io(e.to_string()))?;
         let p = &project.config.project;
         let mut stack = Stack {
             info: StackInfo {
                 redis: ServiceInfo::default(),
                 moto: ServiceInfo::default(),
                 bedrock: None,
+                transcripts: None,
+                ca_file: Some(ca_file),
                 started_at: chrono::Utc::now().to_rfc3339(),
                 cognito: None,
             },
@@ -257,6 +271,26 @@ impl Stack {
             "--port".into(),
             bedrock_port.to_string(),
         ];
+        let proxy_args = [
+            "--project".to_string(),
+            project.root.display().to_string(),
+            "stack".into(),
+            "transcript-proxy".into(),
+            "--port".into(),
+            proxy_port.to_string(),
+            "--ca-key".into(),
+            run_dir.join(transcripts::CA_KEY).display().to_string(),
+            "--dir".into(),
+            project
+                .fixtures_dir()
+                .join("transcripts")
+                .display()
+                .to_string(),
+            "--moto-url".into(),
+            format!("http://127.0.0.1:{moto_port}"),
+            "--region".into(),
+            p.region.clone(),
+        ];
         let started = async {
             let spawn = |name, bin: &Path, args: &[String], port| {
                 services::spawn(name, bin, args, port, &run_dir, &project.root, detached)
@@ -270,13 +304,19 @@ impl Stack {
             let bedrock = spawn("bedrock", &self_bin, &replay_args, bedrock_port)?;
             stack.info.bedrock = Some(bedrock.info);
             stack.children.push(bedrock.child);
-            let [r, m, b] = &mut stack.children[..] else {
-                unreachable!("three services were started")
+            let proxy = spawn("transcripts", &self_bin, &proxy_args, proxy_port)?;
+            stack.info.transcripts = Some(proxy.info);
+            stack.children.push(proxy.child);
+            let [r, m, b, t] = &mut stack.children[..] else {
+                unreachable!("four services were started")
             };
             services::wait_redis(&stack.info.redis, r, Duration::from_secs(15)).await?;
             services::wait_moto(&stack.info.moto, m, Duration::from_secs(30)).await?;
             if let Some(info) = &stack.info.bedrock {
                 services::wait_bedrock(info, b, Duration::from_secs(15)).await?;
+            }
+            if let Some(info) = &stack.info.transcripts {
+                services::wait_transcripts(info, t, Duration::from_secs(15)).await?;
             }
             stack.info.cognito = Some(stack.provision().await?);
             Ok::<(), StackError>(())
@@ -343,6 +383,8 @@ impl Stack {
         if !info.services().into_iter().all(services::alive) {
             return None;
         }
+        // A stack recorded before the transcript proxy existed lacks its variables.
+        info.transcripts.as_ref()?;
         let p = &project.config.project;
         Some(Stack {
             info,
@@ -418,6 +460,14 @@ impl Stack {
                 Err(e) => format!("unhealthy: {e}"),
             };
             out.push((b.clone(), alive, h));
+        }
+        if let Some(t) = &info.transcripts {
+            let alive = services::alive(t);
+            let h = match services::transcripts_ready(t.port).await {
+                Ok(()) => "healthy".to_string(),
+                Err(e) => format!("unhealthy: {e}"),
+            };
+            out.push((t.clone(), alive, h));
         }
         out
     }

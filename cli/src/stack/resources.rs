@@ -122,6 +122,22 @@ impl Stack {
                 env.insert(format!("AWS_ENDPOINT_URL_{service}"), url.clone());
             }
         }
+        // Transcripts: HTTPS to S3 on amazonaws.com goes through the stack's proxy, which
+        // serves them with a certificate of the stack's CA (see stack::transcripts). Both
+        // spellings: urllib and reqwest read either, curl-based clients the lower-case one.
+        if let (Some(t), Some(ca)) = (&self.info.transcripts, &self.info.ca_file) {
+            let proxy = format!("http://127.0.0.1:{}", t.port);
+            let ca = ca.display().to_string();
+            for k in ["HTTPS_PROXY", "https_proxy"] {
+                env.insert(k.into(), proxy.clone());
+            }
+            for k in ["NO_PROXY", "no_proxy"] {
+                env.insert(k.into(), "127.0.0.1,localhost".into());
+            }
+            for k in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE"] {
+                env.insert(k.into(), ca.clone());
+            }
+        }
         env
     }
 

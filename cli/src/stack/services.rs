@@ -159,6 +159,7 @@ pub fn alive(svc: &ServiceInfo) -> bool {
                 "redis" => "redis-server",
                 "moto" => "moto_server",
                 "bedrock" => "bedrock-replay",
+                "transcripts" => "transcript-proxy",
                 other => other,
             };
             String::from_utf8_lossy(&cmdline).contains(expect)
@@ -319,6 +320,22 @@ pub async fn wait_bedrock(
 
 pub async fn bedrock_ready(port: u16) -> Result<(), StackError> {
     http_ready(&format!("http://127.0.0.1:{port}/__replay/health")).await
+}
+
+pub async fn wait_transcripts(
+    svc: &ServiceInfo,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<(), StackError> {
+    let port = svc.port;
+    wait_until(svc, child, "transcripts", limit, || async move {
+        transcripts_ready(port).await
+    })
+    .await
+}
+
+pub async fn transcripts_ready(port: u16) -> Result<(), StackError> {
+    http_ready(&format!("http://127.0.0.1:{port}/__transcripts/health")).await
 }
 
 /// A GET that answers 2xx within 2 s.

@@ -11,11 +11,13 @@ root=$(pwd)
 PY=${PYTHON:-python3}
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
-# 1. Debian packages: the real redis-server (not started by apt here; the stack starts it) and
-#    libfaketime (fixtures that pin the clock run the function processes under it).
+# 1. Debian packages: the real redis-server (not started by apt here; the stack starts it),
+#    libfaketime (fixtures that pin the clock run the function processes under it) and libmagic
+#    (file type detection of the transcribe function's upload check, python-magic and Rust alike).
 pkgs=()
 command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
 ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1 || pkgs+=(libfaketime)
+ls /usr/lib/*/libmagic.so.1 /lib/*/libmagic.so.1 >/dev/null 2>&1 || pkgs+=(libmagic1)
 if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
@@ -48,6 +50,7 @@ venv .venv scripts/python/tools.txt
 venv .venv-lambda scripts/python/lambda-runtime.txt
 layer redis scripts/python/layer-redis.txt
 layer pdf-processing scripts/python/layer-pdf-processing.txt
+layer file-security scripts/python/layer-file-security.txt
 
 # PDFium for the Rust pdf-page function, for this machine and for Lambda's arm64.
 pdfium() { # pdfium ARCH — .pdfium/ARCH/lib/libpdfium.so (a layer's /opt/lib) out of the pypdfium2 wheel

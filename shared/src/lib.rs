@@ -25,9 +25,12 @@ pub mod cache;
 pub mod cost;
 #[cfg(feature = "services")]
 pub mod ddb;
+pub mod magic;
 pub mod py;
 pub mod pydecimal;
 pub mod pyjson;
+pub mod pymimetypes;
+mod pymimetypes_table;
 pub mod pyround;
 pub mod pysort;
 pub mod pyvalue;

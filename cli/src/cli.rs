@@ -328,9 +328,9 @@ pub enum StackAction {
         /// Port on 127.0.0.1.
         #[arg(long)]
         port: u16,
-        /// The stack CA's private key (PEM).
+        /// Where to write the stack CA's certificate (its key stays in memory).
         #[arg(long)]
-        ca_key: PathBuf,
+        ca_out: PathBuf,
         /// Folder of the transcripts (parity-fixtures/transcripts), by SHA-256 of the audio.
         #[arg(long)]
         dir: PathBuf,

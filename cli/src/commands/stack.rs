@@ -123,12 +123,12 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
         }
         StackAction::TranscriptProxy {
             port,
-            ca_key,
+            ca_out,
             dir,
             moto_url,
             region,
         } => {
-            stack::transcripts::serve(port, &ca_key, &dir, &moto_url, &region).await?;
+            stack::transcripts::serve(port, &ca_out, &dir, &moto_url, &region).await?;
             Ok(0)
         }
         StackAction::Env { function } => {

@@ -56,11 +56,22 @@ fn epoch_re() -> &'static regex::Regex {
     RE.get_or_init(|| regex::Regex::new(r"\b1[5-9]\d{8}\b").expect("epoch regex"))
 }
 
+/// `uuid.uuid4().hex`: 32 hex digits with the version nibble 4 and the variant bits of RFC 4122
+/// (an MD5 key has that shape one time in 64; both sides then still get the same label).
+fn uuid_hex_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\b[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}\b")
+            .expect("uuid hex regex")
+    })
+}
+
 /// A key with its moments and random ids replaced, so both sides' "now" keys meet.
 pub fn label(raw: &str) -> String {
     let t = time_re().replace_all(raw, "<time>");
     let t = epoch_re().replace_all(&t, "<epoch>");
-    uuid_re().replace_all(&t, "<uuid>").into_owned()
+    let t = uuid_re().replace_all(&t, "<uuid>");
+    uuid_hex_re().replace_all(&t, "<uuid>").into_owned()
 }
 
 /// A DynamoDB attribute as a typed JSON value.
@@ -333,14 +344,6 @@ impl Snapshot {
     }
 }
 
-/// A job name's label: the transcribe function names its jobs `manuel-transcription-<32 hex>`
-/// (uuid4().hex), query `transcribe-<uuid>`.
-fn job_label(name: &str) -> String {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| regex::Regex::new(r"\b[0-9a-f]{32}\b").expect("hex regex"));
-    re.replace_all(&label(name), "<hex>").into_owned()
-}
-
 /// Every Transcribe job moto holds (ListTranscriptionJobs only: a GetTranscriptionJob would
 /// move a moto job on to its next status).
 async fn jobs(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), StackError> {
@@ -367,7 +370,7 @@ async fn jobs(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), S
                 j.language_code()
                     .map_or(Value::Null, |s| Value::from(s.as_str())),
             );
-            insert_unique(&mut snap.transcribe, job_label(name), entry.into());
+            insert_unique(&mut snap.transcribe, label(name), entry.into());
         }
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -533,6 +536,15 @@ mod tests {
         assert_eq!(
             label("temp-audio/transcribe-0f8fad5b-d9cb-469f-a165-70867728950e.wav"),
             "temp-audio/transcribe-<uuid>.wav"
+        );
+        assert_eq!(
+            label("audio/user-1/880bd6c78ac04d74b16eb925264aefca.mp3"),
+            "audio/user-1/<uuid>.mp3"
+        );
+        // An MD5 is not a uuid4: the version nibble is not 4.
+        assert_eq!(
+            label("processed-pages/f49be858e62d7b6d887679ecc4ca5584.png"),
+            "processed-pages/f49be858e62d7b6d887679ecc4ca5584.png"
         );
         assert_eq!(
             label("user_id=u1,date=2026-11-15"),

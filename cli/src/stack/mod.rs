@@ -211,8 +211,7 @@ impl Stack {
         if !detached {
             write_owner(&run_dir)?;
         }
-        let ca_file =
-            transcripts::create_ca(&run_dir).map_err(|e| StackError::Io(e.to_string()))?;
+        let ca_file = run_dir.join(transcripts::CA_CERT);
         let p = &project.config.project;
         let mut stack = Stack {
             info: StackInfo {
@@ -220,7 +219,7 @@ impl Stack {
                 moto: ServiceInfo::default(),
                 bedrock: None,
                 transcripts: None,
-                ca_file: Some(ca_file),
+                ca_file: Some(ca_file.clone()),
                 started_at: chrono::Utc::now().to_rfc3339(),
                 cognito: None,
             },
@@ -278,8 +277,8 @@ impl Stack {
             "transcript-proxy".into(),
             "--port".into(),
             proxy_port.to_string(),
-            "--ca-key".into(),
-            run_dir.join(transcripts::CA_KEY).display().to_string(),
+            "--ca-out".into(),
+            ca_file.display().to_string(),
             "--dir".into(),
             project
                 .fixtures_dir()

@@ -42,9 +42,8 @@ pub enum TranscriptError {
     Io(String, std::io::Error),
 }
 
-/// The file names of the stack's CA in its run folder.
+/// The file name of the stack's CA certificate in its run folder.
 pub const CA_CERT: &str = "local-ca.pem";
-pub const CA_KEY: &str = "local-ca.key";
 
 fn ca_params() -> Result<CertificateParams, rcgen::Error> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
@@ -61,24 +60,15 @@ fn ca_params() -> Result<CertificateParams, rcgen::Error> {
     Ok(p)
 }
 
-/// Make a CA for this stack: `local-ca.pem` (what the functions trust) and `local-ca.key`
-/// (read by the proxy only, mode 0600) in `dir`. Returns the certificate's path.
-pub fn create_ca(dir: &Path) -> Result<PathBuf, TranscriptError> {
+/// Make the stack's CA: its certificate is written to `cert_path` (what the functions trust);
+/// its key stays in the proxy's memory and dies with it.
+pub fn create_ca(cert_path: &Path) -> Result<Issuer<'static, KeyPair>, TranscriptError> {
     let key = KeyPair::generate()?;
-    let cert = ca_params()?.self_signed(&key)?;
-    let cert_path = dir.join(CA_CERT);
-    let key_path = dir.join(CA_KEY);
-    let io = |p: &Path, e| TranscriptError::Io(p.display().to_string(), e);
-    crate::fsutil::write_atomic(&key_path, key.serialize_pem().as_bytes())
-        .map_err(|e| io(&key_path, e))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io(&key_path, e))?;
-    }
-    crate::fsutil::write_atomic(&cert_path, cert.pem().as_bytes())
-        .map_err(|e| io(&cert_path, e))?;
-    Ok(cert_path)
+    let params = ca_params()?;
+    let cert = params.self_signed(&key)?;
+    crate::fsutil::write_atomic(cert_path, cert.pem().as_bytes())
+        .map_err(|e| TranscriptError::Io(cert_path.display().to_string(), e))?;
+    Ok(Issuer::new(params, key))
 }
 
 /// Does the proxy terminate TLS for this host? S3 on amazonaws.com only (the transcript URL's
@@ -284,18 +274,16 @@ async fn outer(state: Arc<State>, req: Request<Incoming>) -> Response<Body> {
     Response::new(Full::new(Bytes::new()))
 }
 
-/// Run the proxy on 127.0.0.1:`port` until killed.
+/// Run the proxy on 127.0.0.1:`port` until killed, after writing the CA's certificate to
+/// `ca_out` (so a listening proxy means the certificate is there).
 pub async fn serve(
     port: u16,
-    ca_key: &Path,
+    ca_out: &Path,
     transcripts: &Path,
     moto_url: &str,
     region: &str,
 ) -> Result<(), TranscriptError> {
-    let io = |p: &Path, e| TranscriptError::Io(p.display().to_string(), e);
-    let key_pem = std::fs::read_to_string(ca_key).map_err(|e| io(ca_key, e))?;
-    let key = KeyPair::from_pem(&key_pem)?;
-    let issuer = Issuer::new(ca_params()?, key);
+    let issuer = create_ca(ca_out)?;
     let creds =
         aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -384,17 +372,12 @@ mod tests {
     #[test]
     fn the_ca_signs_host_certificates() {
         let dir = tempfile::tempdir().unwrap();
-        let cert = create_ca(dir.path()).unwrap();
+        let cert = dir.path().join(CA_CERT);
+        let issuer = create_ca(&cert).unwrap();
         let pem = std::fs::read_to_string(&cert).unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-        let key = std::fs::read_to_string(dir.path().join(CA_KEY)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(CA_KEY))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let issuer = Issuer::new(ca_params().unwrap(), KeyPair::from_pem(&key).unwrap());
+        // Only the certificate is written: the key never reaches the disk.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         let mut p = CertificateParams::new(vec!["s3.eu-west-1.amazonaws.com".into()]).unwrap();
         p.use_authority_key_identifier_extension = true;
         let leaf = p.signed_by(&KeyPair::generate().unwrap(), &issuer).unwrap();

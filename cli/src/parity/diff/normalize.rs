@@ -78,8 +78,9 @@ pub(super) fn normalize(n: Normalizer, rule: &Rule, v: &Value, ctx: &SideCtx) ->
 pub(super) fn uuid_re() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
+        // A uuid in its text form, or `uuid.uuid4().hex` (version nibble 4, RFC 4122 variant).
         regex::Regex::new(
-            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\b[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}\b",
         )
         .expect("uuid regex")
     })

@@ -95,7 +95,7 @@ fn a_second_up_after_a_service_died_stops_the_survivors() {
     assert_eq!(o.status.code(), Some(0), "{}", common::stdout(&o));
     let o = p.run(&["stack", "down"]);
     assert_eq!(o.status.code(), Some(0));
-    for s in ["redis", "moto", "bedrock"] {
+    for s in ["redis", "moto", "bedrock", "transcripts"] {
         assert!(gone(pid_of(&new, s)), "{s} survived stack down");
     }
 }
@@ -123,7 +123,7 @@ fn a_private_stack_of_a_killed_command_is_cleaned_on_the_next_start() {
         serde_json::from_slice(&std::fs::read(dir.join("stack.json")).unwrap()).unwrap();
     serve.kill().unwrap();
     serve.wait().unwrap();
-    for s in ["redis", "moto", "bedrock"] {
+    for s in ["redis", "moto", "bedrock", "transcripts"] {
         let pid = pid_of(&state, s);
         wait_for(
             &format!("{s} to die with its command"),

@@ -5,6 +5,7 @@
 //! boto3 raises.
 
 use crate::py::PyException;
+
 use aws_smithy_types::{Document, Number};
 use serde_json::{Map, Value};
 
@@ -141,4 +142,24 @@ pub async fn invoke_model(
         .await
         .map_err(|e| crate::aws::to_py(&e, "bedrock-runtime", "InvokeModel"))?;
     Ok(out.body().as_ref().to_vec())
+}
+
+/// The first data source of a knowledge base (`list_data_sources(...)["dataSourceSummaries"][0]`
+/// as every handler that starts an ingestion job reads it): `Ok(None)` when it has none, the
+/// exception boto3 raises when the call fails.
+#[cfg(feature = "agent")]
+pub async fn first_data_source(
+    client: &aws_sdk_bedrockagent::Client,
+    knowledge_base_id: &str,
+) -> Result<Option<String>, PyException> {
+    let out = client
+        .list_data_sources()
+        .knowledge_base_id(knowledge_base_id)
+        .send()
+        .await
+        .map_err(|e| crate::aws::to_py(&e, "bedrock-agent", "ListDataSources"))?;
+    Ok(out
+        .data_source_summaries()
+        .first()
+        .map(|d| d.data_source_id().to_owned()))
 }

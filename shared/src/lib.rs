@@ -12,6 +12,8 @@
 //!   errors, clients), [`ddb`] (items as boto3 deserialises them), [`usage`] (quota counters),
 //!   [`cache`] (the query cache in Redis), [`bedrock`] (Retrieve, InvokeModel).
 //! - [`auth`]: the caller's user id from the authorizer claims.
+//! - with feature `file-security`: [`file_security`], what process-manual's and transcribe's
+//!   upload checks share.
 //! - [`url`]: Python's `unquote` / `unquote_plus`, the one percent-decoder.
 
 pub mod apigw;
@@ -25,6 +27,8 @@ pub mod cache;
 pub mod cost;
 #[cfg(feature = "services")]
 pub mod ddb;
+#[cfg(feature = "file-security")]
+pub mod file_security;
 pub mod magic;
 pub mod py;
 pub mod pydecimal;

@@ -487,6 +487,48 @@ impl PyValue {
         }
     }
 
+    /// Python's `x[key]` with a str key: the value on a dict (`KeyError` when missing); the
+    /// `TypeError` a str, list or scalar raises, e.g. `'int' object is not subscriptable`.
+    pub fn item(&self, key: &str) -> Result<&PyValue, PyException> {
+        match self {
+            PyValue::Dict(d) => d.get(key).ok_or_else(|| PyException::key_error(key)),
+            PyValue::Str(_) => Err(PyException::new(
+                "TypeError",
+                "string indices must be integers, not 'str'",
+            )),
+            PyValue::List(_) => Err(PyException::new(
+                "TypeError",
+                "list indices must be integers or slices, not str",
+            )),
+            other => Err(PyException::new(
+                "TypeError",
+                format!("'{}' object is not subscriptable", other.type_name()),
+            )),
+        }
+    }
+
+    /// Python's `base64.b64decode(x)` of a decoded JSON value: a `str` as
+    /// [`crate::py::b64decode`] (one that is not ASCII, lone surrogates included, is the
+    /// `ValueError`); anything else the `TypeError` of `_bytes_from_decode_data`.
+    pub fn b64decode(&self) -> Result<Vec<u8>, PyException> {
+        match self {
+            PyValue::Str(s) => match s.as_str() {
+                Some(t) => crate::py::b64decode(t),
+                None => Err(PyException::new(
+                    "ValueError",
+                    "string argument should contain only ASCII characters",
+                )),
+            },
+            other => Err(PyException::new(
+                "TypeError",
+                format!(
+                    "argument should be a bytes-like object or ASCII string, not '{}'",
+                    other.type_name()
+                ),
+            )),
+        }
+    }
+
     /// Python's `bool(x)`: `None`, `False`, `0`, `0.0`, `-0.0`, `""`, `[]`, `{}` are falsy; NaN is
     /// truthy.
     pub fn is_truthy(&self) -> bool {

@@ -69,6 +69,62 @@ pub fn body_text(field: &'static str) -> impl Strategy<Value = Value> {
     ]
 }
 
+/// A body field as a handler may find it: JSON text of any value, any text, or a value that is
+/// not a string at all.
+pub fn any_body() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        json_value().prop_map(|v| Value::from(v.to_string())),
+        request_string().prop_map(Value::from),
+        json_value(),
+    ]
+}
+
+/// An API Gateway proxy event with each part a handler reads present or missing: `httpMethod`
+/// (one of `methods`, or any value), `path` and `body` from the given strategies, the
+/// authorizer's claims (a `sub` of any text, or any value) and `headers` (any value); one event
+/// in seven is any JSON value instead (a list, a number, a dict of other keys).
+pub fn proxy_event(
+    methods: &'static [&'static str],
+    path: impl Strategy<Value = Value>,
+    body: impl Strategy<Value = Value>,
+) -> impl Strategy<Value = Value> {
+    let method = prop_oneof![
+        3 => proptest::sample::select(methods).prop_map(Value::from),
+        1 => json_value(),
+    ];
+    let claims = prop_oneof![
+        request_string().prop_map(|s| json!({ "sub": s })),
+        json_value(),
+    ];
+    (
+        maybe(method),
+        maybe(path),
+        maybe(body),
+        maybe(claims),
+        maybe(json_value()),
+        prop_oneof![6 => Just(None), 1 => json_value().prop_map(Some)],
+    )
+        .prop_map(|(method, path, body, claims, headers, whole)| {
+            whole.unwrap_or_else(|| {
+                let mut e = json!({});
+                for (key, part) in [
+                    ("httpMethod", method),
+                    ("path", path),
+                    ("body", body),
+                    ("headers", headers),
+                ] {
+                    if let Some(v) = part {
+                        e[key] = v;
+                    }
+                }
+                if let Some(c) = claims {
+                    e["requestContext"] = json!({ "authorizer": { "claims": c } });
+                }
+                e
+            })
+        })
+}
+
 /// DynamoDB number text across the type's whole range: up to 38 significant digits, exponents
 /// from −130 to +125, signs, zeros, and values just around small integers (quotas).
 pub fn ddb_number() -> impl Strategy<Value = String> {

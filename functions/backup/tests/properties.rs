@@ -3,7 +3,7 @@
 //! survive — and the restore simulation echoes what it was given, whatever it is.
 
 use backup::{handle, Clients, Env};
-use manuel_shared::testkit::{json_value, maybe, offline, request_string};
+use manuel_shared::testkit::{any_body, json_value, offline, proxy_event, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -28,27 +28,11 @@ proptest! {
 
     #[test]
     fn any_event_is_answered_in_the_handlers_shape(
-        method in maybe(prop_oneof![
-            Just(json!("GET")), Just(json!("POST")), Just(json!("OPTIONS")), json_value()
-        ]),
-        path in maybe(route()),
-        body in maybe(prop_oneof![
-            json_value().prop_map(|v| Value::from(v.to_string())),
-            request_string().prop_map(Value::from),
-            json_value(),
-        ]),
-        whole_event in prop_oneof![6 => Just(None), 1 => json_value().prop_map(Some)],
+        event in proxy_event(&["GET", "POST", "OPTIONS"], route(), any_body()),
         table in proptest::option::of(request_string()),
         bucket in proptest::option::of(request_string()),
         retention in proptest::option::of(request_string()),
     ) {
-        let event = whole_event.unwrap_or_else(|| {
-            let mut e = json!({});
-            if let Some(m) = method { e["httpMethod"] = m; }
-            if let Some(p) = path { e["path"] = p; }
-            if let Some(b) = body { e["body"] = b; }
-            e
-        });
         let env = Env {
             usage_table: table,
             manuals_bucket: bucket,

@@ -184,14 +184,7 @@ async fn start_ingestion(
         tracing::warn!("KNOWLEDGE_BASE_ID environment variable not set");
         return Ok(None);
     };
-    let sources = c
-        .agent
-        .list_data_sources()
-        .knowledge_base_id(kb)
-        .send()
-        .await
-        .map_err(|e| to_py(&e, "bedrock-agent", "ListDataSources"))?;
-    let Some(first) = sources.data_source_summaries().first() else {
+    let Some(first) = manuel_shared::bedrock::first_data_source(&c.agent, kb).await? else {
         tracing::warn!("No data sources found for Knowledge Base");
         return Ok(None);
     };
@@ -200,7 +193,7 @@ async fn start_ingestion(
         .agent
         .start_ingestion_job()
         .knowledge_base_id(kb)
-        .data_source_id(first.data_source_id())
+        .data_source_id(first)
         .description(format!("Reprocess existing manual: {s3_key}"))
         .send()
         .await

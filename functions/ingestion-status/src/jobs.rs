@@ -112,14 +112,7 @@ async fn live_job(
     raw: &HashMap<String, AttributeValue>,
     job: &Item,
 ) -> Result<Dict, PyException> {
-    let sources = c
-        .agent
-        .list_data_sources()
-        .knowledge_base_id(kb)
-        .send()
-        .await
-        .map_err(|e| to_py(&e, "bedrock-agent", "ListDataSources"))?;
-    let Some(source) = sources.data_source_summaries().first() else {
+    let Some(source) = manuel_shared::bedrock::first_data_source(&c.agent, kb).await? else {
         return Ok(vec![
             entry("job_id", Out::Json(job_id.clone())),
             entry("status", Out::str("ERROR")),
@@ -131,7 +124,7 @@ async fn live_job(
         .agent
         .get_ingestion_job()
         .knowledge_base_id(kb)
-        .data_source_id(source.data_source_id())
+        .data_source_id(source)
         .ingestion_job_id(id)
         .send()
         .await

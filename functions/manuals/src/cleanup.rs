@@ -87,28 +87,16 @@ pub(crate) async fn cleanup(
     // 2. Knowledge-base sync, so the vectors of the deleted document go too.
     match env.knowledge_base_id.as_deref().filter(|s| !s.is_empty()) {
         None => push_error(&mut r, "Knowledge Base ID not configured".into()),
-        Some(kb) => match c
-            .agent
-            .list_data_sources()
-            .knowledge_base_id(kb)
-            .send()
-            .await
-        {
-            Err(e) => push_error(
-                &mut r,
-                format!(
-                    "Knowledge Base sync: {}",
-                    manuel_shared::aws::to_py(&e, "bedrock-agent", "ListDataSources").message
-                ),
-            ),
-            Ok(ds) => match ds.data_source_summaries().first() {
+        Some(kb) => match manuel_shared::bedrock::first_data_source(&c.agent, kb).await {
+            Err(e) => push_error(&mut r, format!("Knowledge Base sync: {}", e.message)),
+            Ok(first) => match first {
                 None => push_error(&mut r, "No data sources found for Knowledge Base".into()),
                 Some(first) => {
                     let started = c
                         .agent
                         .start_ingestion_job()
                         .knowledge_base_id(kb)
-                        .data_source_id(first.data_source_id())
+                        .data_source_id(first)
                         .description(format!("Cleanup sync after manual deletion: {key}"))
                         .send()
                         .await;

@@ -156,7 +156,7 @@ async fn passes_security_check(c: &Clients, bucket: &str, key: &str) -> bool {
         &env("MALICIOUS_HASHES").unwrap_or_default(),
         &env("MAX_AUDIO_DURATION_SECONDS").unwrap_or_else(|| "300".into()),
     );
-    let threats: Vec<&str> = verdict.threats.iter().map(|t| t.name()).collect();
+    let threats: Vec<&str> = verdict.threats.iter().map(|t| t.value()).collect();
     if !verdict.valid {
         tracing::warn!(s3_key = key, threats = ?threats, "Manual security validation failed");
         return false;
@@ -289,22 +289,10 @@ async fn put(c: &Clients, what: &str, item: Vec<(&str, aws_sdk_dynamodb::types::
 /// for the manual, its record. `Err` escapes (the invocation answers 500).
 async fn ingest(c: &Clients, bucket: &str, key: &str) -> Result<(), PyException> {
     let kb = env("KNOWLEDGE_BASE_ID").ok_or_else(|| PyException::key_error("KNOWLEDGE_BASE_ID"))?;
-    let data_source = match c
-        .agent
-        .list_data_sources()
-        .knowledge_base_id(&kb)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .data_source_summaries()
-            .first()
-            .map(|d| d.data_source_id().to_owned()),
+    let data_source = match manuel_shared::bedrock::first_data_source(&c.agent, &kb).await {
+        Ok(first) => first,
         Err(e) => {
-            tracing::error!(
-                "Error getting data source ID: {}",
-                manuel_shared::aws::to_py(&e, "bedrock-agent", "ListDataSources").message
-            );
+            tracing::error!("Error getting data source ID: {}", e.message);
             None
         }
     };

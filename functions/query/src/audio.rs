@@ -76,19 +76,7 @@ async fn run(
         PyException::new("UnicodeEncodeError", e.to_string())
     };
     let client_error = |e: String| PyException::new("ClientError", e);
-    let data = match file_data {
-        PyValue::Str(s) => s.to_str().map_err(encode_error)?,
-        other => {
-            return Err(PyException::new(
-                "TypeError",
-                format!(
-                    "argument should be a bytes-like object or ASCII string, not '{}'",
-                    other.type_name()
-                ),
-            ))
-        }
-    };
-    let audio = manuel_shared::py::b64decode(data)?;
+    let audio = file_data.b64decode()?;
     // boto3 validates ContentType as a string before sending.
     let content_type = match content_type {
         PyValue::Str(s) => s.to_str().map_err(encode_error)?.to_owned(),

@@ -388,25 +388,6 @@ fn set_item(target: &mut PyValue, key: &str, value: PyValue) -> Result<(), PyExc
     }
 }
 
-/// `x[key]` on a decoded JSON value.
-fn index_key<'a>(v: &'a PyValue, key: &str) -> Result<&'a PyValue, PyException> {
-    match v {
-        PyValue::Dict(d) => d.get(key).ok_or_else(|| PyException::key_error(key)),
-        PyValue::Str(_) => Err(PyException::new(
-            "TypeError",
-            "string indices must be integers, not 'str'",
-        )),
-        PyValue::List(_) => Err(PyException::new(
-            "TypeError",
-            "list indices must be integers or slices, not str",
-        )),
-        other => Err(PyException::new(
-            "TypeError",
-            format!("'{}' object is not subscriptable", other.type_name()),
-        )),
-    }
-}
-
 /// `x[0]` on a decoded JSON value.
 fn index_first(v: &PyValue) -> Result<PyValue, PyException> {
     match v {
@@ -438,9 +419,9 @@ pub fn model_answer(raw: &[u8]) -> Result<PyValue, PyException> {
         )
     })?;
     let body = pyvalue::loads(text)?;
-    let content = index_key(&body, "content")?;
+    let content = body.item("content")?;
     let first = index_first(content)?;
-    Ok(index_key(&first, "text")?.clone())
+    Ok(first.item("text")?.clone())
 }
 
 /// The request's cost (only API Gateway's share: the handler passes parameters the calculator

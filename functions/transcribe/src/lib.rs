@@ -258,25 +258,6 @@ async fn outer(
     }
 }
 
-/// `body[key]` of the parsed body.
-fn item<'a>(body: &'a PyValue, key: &str) -> Result<&'a PyValue, PyException> {
-    match body {
-        PyValue::Dict(d) => d.get(key).ok_or_else(|| PyException::key_error(key)),
-        PyValue::List(_) => Err(PyException::new(
-            "TypeError",
-            "list indices must be integers or slices, not str",
-        )),
-        PyValue::Str(_) => Err(PyException::new(
-            "TypeError",
-            "string indices must be integers, not 'str'",
-        )),
-        other => Err(PyException::new(
-            "TypeError",
-            format!("'{}' object is not subscriptable", other.type_name()),
-        )),
-    }
-}
-
 /// The handler's inner `try`: every failure is 500 "Transcription failed".
 async fn inner(
     body: &PyValue,
@@ -286,8 +267,8 @@ async fn inner(
     d: &Detection<'_>,
 ) -> Result<Value, PyException> {
     let max_mb = manuel_shared::py::parse_int(env.max_audio_size_mb.as_deref().unwrap_or("25"))?;
-    let audio = item(body, "audio_data")?;
-    let content_type = item(body, "content_type")?;
+    let audio = body.item("audio_data")?;
+    let content_type = body.item("content_type")?;
     let default_name = PyValue::str("audio_upload");
     let filename = match body {
         PyValue::Dict(m) => m.get("filename").unwrap_or(&default_name),
@@ -327,8 +308,8 @@ async fn inner(
             ]),
         ));
     }
-    let key = upload(c, env, &v.data, content_type, user).await?;
-    transcribe(c, env, &key).await
+    upload(c, env, &v.data, content_type, user).await?;
+    transcribe(c, env).await
 }
 
 /// `_quarantine_file` (errors are logged, never raised).
@@ -387,14 +368,15 @@ fn extension(content_type: &PyValue) -> Result<&'static str, PyException> {
     }
 }
 
-/// `upload_audio_to_s3`: the key `audio/<user>/<uuid hex><ext>`.
+/// `upload_audio_to_s3`: the key `audio/<user>/<uuid hex><ext>` (the job that would name it
+/// is refused before it is sent, see [`transcribe`]).
 async fn upload(
     c: &Clients,
     env: &Env,
     data: &[u8],
     content_type: &PyValue,
     user: &Value,
-) -> Result<String, PyException> {
+) -> Result<(), PyException> {
     let bucket = env
         .audio_bucket
         .as_deref()
@@ -425,7 +407,7 @@ async fn upload(
         .send()
         .await
         .map_err(|e| manuel_shared::aws::to_py(&e, "s3", "PutObject"))?;
-    Ok(key)
+    Ok(())
 }
 
 /// `transcribe_audio` and the handler's end: never an answer but 500 (see the module docs).
@@ -434,7 +416,7 @@ async fn upload(
 /// sending it: the minimum is 2, so `start_transcription_job` raises ParamValidationError and no
 /// job is ever started (the Rust SDK checks no minimums: the port raises the same error itself).
 /// The error path then deletes the job it never made (BadRequestException, logged) and raises.
-async fn transcribe(c: &Clients, env: &Env, _key: &str) -> Result<Value, PyException> {
+async fn transcribe(c: &Clients, env: &Env) -> Result<Value, PyException> {
     env.audio_bucket
         .as_deref()
         .ok_or_else(|| PyException::key_error("AUDIO_BUCKET"))?;

@@ -4,42 +4,14 @@
 //! is libmagic's (shared::magic, as python-magic), the name check is Python's `mimetypes`
 //! (shared::pymimetypes), and the threats come in Python's order.
 
+pub use manuel_shared::file_security::Threat;
+use manuel_shared::file_security::{
+    audio_threats, fallback_type, has_malware_signature, has_suspicious_pattern, sha256_hex,
+};
 use manuel_shared::magic::Magic;
 use manuel_shared::py::PyException;
 use manuel_shared::pymimetypes::{splitext, MimeTypes};
 use manuel_shared::pyvalue::PyValue;
-use sha2::{Digest, Sha256};
-
-/// `SecurityThreat` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Threat {
-    Malware,
-    SuspiciousContent,
-    InvalidFormat,
-    SizeExceeded,
-    ForbiddenExtension,
-    ContentMismatch,
-}
-
-impl Threat {
-    pub fn value(self) -> &'static str {
-        match self {
-            Threat::Malware => "malware",
-            Threat::SuspiciousContent => "suspicious_content",
-            Threat::InvalidFormat => "invalid_format",
-            Threat::SizeExceeded => "size_exceeded",
-            Threat::ForbiddenExtension => "forbidden_extension",
-            Threat::ContentMismatch => "content_mismatch",
-        }
-    }
-
-    fn is_critical(self) -> bool {
-        matches!(
-            self,
-            Threat::Malware | Threat::InvalidFormat | Threat::ForbiddenExtension
-        )
-    }
-}
 
 /// `FileType` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,27 +87,7 @@ impl Detector<'_> {
 
 /// `_detect_file_type_fallback`.
 pub fn fallback(data: &[u8]) -> String {
-    if data.len() < 16 {
-        return "application/octet-stream".into();
-    }
-    const SIGNATURES: [(&[u8], &str); 10] = [
-        (b"\xff\xfb", "audio/mpeg"),
-        (b"\x49\x44\x33", "audio/mpeg"),
-        (b"RIFF", "audio/wav"),
-        (b"ftyp", "audio/mp4"),
-        (b"OggS", "audio/ogg"),
-        (b"\x1a\x45\xdf\xa3", "audio/webm"),
-        (b"%PDF", "application/pdf"),
-        (b"\x89PNG", "image/png"),
-        (b"\xff\xd8\xff", "image/jpeg"),
-        (b"GIF8", "image/gif"),
-    ];
-    let header = &data[..16];
-    SIGNATURES
-        .iter()
-        .find(|(sig, _)| header.starts_with(sig))
-        .map_or("application/octet-stream", |(_, m)| m)
-        .to_owned()
+    fallback_type(data).to_owned()
 }
 
 fn classify(mime: &str) -> FileType {
@@ -209,49 +161,6 @@ fn consistent(
     }))
 }
 
-fn suspicious_patterns() -> &'static regex::bytes::Regex {
-    static RE: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::bytes::Regex::new(
-            r"(?i-u)eval\s*\(|exec\s*\(|system\s*\(|shell_exec|base64_decode|<iframe|javascript:|vbscript:",
-        )
-        .expect("patterns")
-    })
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The bitrate `_estimate_audio_duration` assumes for a type.
-fn bitrate(mime: &str) -> f64 {
-    match mime {
-        "audio/wav" => 1_411_200.0,
-        "audio/ogg" => 112_000.0,
-        _ => 128_000.0,
-    }
-}
-
-/// `base64.b64decode` of a JSON value: a str (ASCII only), anything else the TypeError.
-pub fn b64decode(v: &PyValue) -> Result<Vec<u8>, PyException> {
-    match v {
-        PyValue::Str(s) => match s.as_str() {
-            Some(t) => manuel_shared::py::b64decode(t),
-            None => Err(PyException::new(
-                "ValueError",
-                "string argument should contain only ASCII characters",
-            )),
-        },
-        other => Err(PyException::new(
-            "TypeError",
-            format!(
-                "argument should be a bytes-like object or ASCII string, not '{}'",
-                other.type_name()
-            ),
-        )),
-    }
-}
-
 /// `validate_file_upload(file_data, content_type, filename)` up to the quarantine step (which
 /// the caller runs when `threats` is not empty).
 pub fn validate(
@@ -263,7 +172,7 @@ pub fn validate(
     types: &MimeTypes,
     settings: &Settings,
 ) -> Validation {
-    let data = match b64decode(file_data) {
+    let data = match file_data.b64decode() {
         Ok(d) => d,
         Err(e) => {
             return Validation::failed(
@@ -273,7 +182,7 @@ pub fn validate(
         }
     };
     let size = data.len();
-    let hash = hex::encode(Sha256::digest(&data));
+    let hash = sha256_hex(&data);
     let mut v = Validation {
         is_valid: true,
         file_type: FileType::Unknown,
@@ -312,19 +221,10 @@ pub fn validate(
         v.error_message = Some(format!("File type {detected} not allowed"));
         return v;
     }
-    const MALWARE: [&[u8]; 6] = [
-        b"\x4d\x5a",
-        b"\x7f\x45\x4c\x46",
-        b"<?php",
-        b"#!/bin/",
-        b"<script",
-        b"PK\x03\x04",
-    ];
-    let head = &data[..size.min(1024)];
-    if MALWARE.iter().any(|sig| contains(head, sig)) {
+    if has_malware_signature(&data) {
         v.threats.push(Threat::Malware);
     }
-    if suspicious_patterns().is_match(&data[..size.min(65536)]) {
+    if has_suspicious_pattern(&data) {
         v.threats.push(Threat::SuspiciousContent);
     }
     // Header integrity (validate_file_headers is on).
@@ -343,19 +243,8 @@ pub fn validate(
         v.threats.push(Threat::InvalidFormat);
     }
     if v.file_type == FileType::Audio {
-        let duration = (size as f64 * 8.0) / bitrate(&detected);
-        // int(os.environ.get(...)) failing skips the rest of the audio check (logged).
-        let limit = manuel_shared::py::parse_int(settings.max_duration.as_deref().unwrap_or("300"));
-        if let Ok(limit) = limit {
-            if duration > limit as f64 {
-                v.threats.push(Threat::SizeExceeded);
-            }
-            let meta = &data[..size.min(2048)];
-            let keywords: [&[u8]; 5] = [b"script", b"exec", b"eval", b"<", b">"];
-            if keywords.iter().any(|k| contains(meta, k)) {
-                v.threats.push(Threat::SuspiciousContent);
-            }
-        }
+        let limit = settings.max_duration.as_deref().unwrap_or("300");
+        v.threats.extend(audio_threats(&data, &detected, limit));
     }
     if settings.malicious_hashes.contains(&v.content_hash) {
         v.threats.push(Threat::Malware);

@@ -5,7 +5,7 @@
 use manuel_shared::magic::Library;
 use manuel_shared::pymimetypes::MimeTypes;
 use manuel_shared::pyvalue::PyValue;
-use manuel_shared::testkit::{json_value, maybe, offline, request_string};
+use manuel_shared::testkit::{any_body, offline, proxy_event, request_string};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use transcribe::security::{validate, Detector, Settings, Threat};
@@ -22,9 +22,7 @@ fn body() -> impl Strategy<Value = Value> {
             use base64::Engine as _;
             Value::from(json!({"audio_data": base64::engine::general_purpose::STANDARD.encode(b), "content_type": "audio/mpeg"}).to_string())
         }),
-        json_value().prop_map(|v| Value::from(v.to_string())),
-        request_string().prop_map(Value::from),
-        json_value(),
+        any_body(),
     ]
 }
 
@@ -33,20 +31,8 @@ proptest! {
 
     #[test]
     fn any_event_is_answered_in_the_handlers_shape(
-        method in maybe(prop_oneof![Just(json!("POST")), Just(json!("OPTIONS")), json_value()]),
-        body in maybe(body()),
-        claims in maybe(prop_oneof![request_string().prop_map(|s| json!({"sub": s})), json_value()]),
-        headers in maybe(json_value()),
-        whole_event in prop_oneof![6 => Just(None), 1 => json_value().prop_map(Some)],
+        event in proxy_event(&["POST", "OPTIONS"], Just(json!("/api/transcribe")), body()),
     ) {
-        let event = whole_event.unwrap_or_else(|| {
-            let mut e = json!({"path": "/api/transcribe"});
-            if let Some(m) = method { e["httpMethod"] = m; }
-            if let Some(b) = body { e["body"] = b; }
-            if let Some(h) = headers { e["headers"] = h; }
-            if let Some(c) = claims { e["requestContext"] = json!({"authorizer": {"claims": c}}); }
-            e
-        });
         let d = Detection { magic: lib().mime().ok(), types: MimeTypes::default() };
         let r = offline(async |conf| handle(&event, &Env::default(), &Clients::new(conf), &d).await);
         let status = r["statusCode"].as_u64().unwrap();

@@ -21,7 +21,6 @@ use crate::config::Project;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub use services::{port_has_listener, port_is_free};
 
@@ -306,16 +305,11 @@ impl Stack {
             let proxy = spawn("transcripts", &self_bin, &proxy_args, proxy_port)?;
             stack.info.transcripts = Some(proxy.info);
             stack.children.push(proxy.child);
-            let [r, m, b, t] = &mut stack.children[..] else {
-                unreachable!("four services were started")
-            };
-            services::wait_redis(&stack.info.redis, r, Duration::from_secs(15)).await?;
-            services::wait_moto(&stack.info.moto, m, Duration::from_secs(30)).await?;
-            if let Some(info) = &stack.info.bedrock {
-                services::wait_bedrock(info, b, Duration::from_secs(15)).await?;
-            }
-            if let Some(info) = &stack.info.transcripts {
-                services::wait_transcripts(info, t, Duration::from_secs(15)).await?;
+            let infos: Vec<ServiceInfo> = stack.info.services().into_iter().cloned().collect();
+            for (info, child) in infos.iter().zip(stack.children.iter_mut()) {
+                if let Some(service) = services::Service::of(info) {
+                    service.wait(info, child).await?;
+                }
             }
             stack.info.cognito = Some(stack.provision().await?);
             Ok::<(), StackError>(())
@@ -440,33 +434,16 @@ impl Stack {
     /// Health of each service: (name, pid, port, alive, healthy detail).
     pub async fn health(info: &StackInfo) -> Vec<(ServiceInfo, bool, String)> {
         let mut out = Vec::new();
-        let r_alive = services::alive(&info.redis);
-        let r = match services::redis_ping(info.redis.port).await {
-            Ok(()) => "healthy (PONG)".to_string(),
-            Err(e) => format!("unhealthy: {e}"),
-        };
-        out.push((info.redis.clone(), r_alive, r));
-        let m_alive = services::alive(&info.moto);
-        let m = match services::moto_ready(info.moto.port).await {
-            Ok(()) => "healthy".to_string(),
-            Err(e) => format!("unhealthy: {e}"),
-        };
-        out.push((info.moto.clone(), m_alive, m));
-        if let Some(b) = &info.bedrock {
-            let alive = services::alive(b);
-            let h = match services::bedrock_ready(b.port).await {
-                Ok(()) => "healthy".to_string(),
-                Err(e) => format!("unhealthy: {e}"),
+        for svc in info.services() {
+            let alive = services::alive(svc);
+            let detail = match services::Service::of(svc) {
+                Some(service) => match service.ready(svc.port).await {
+                    Ok(h) => h.to_string(),
+                    Err(e) => format!("unhealthy: {e}"),
+                },
+                None => format!("unhealthy: unknown service {}", svc.name),
             };
-            out.push((b.clone(), alive, h));
-        }
-        if let Some(t) = &info.transcripts {
-            let alive = services::alive(t);
-            let h = match services::transcripts_ready(t.port).await {
-                Ok(()) => "healthy".to_string(),
-                Err(e) => format!("unhealthy: {e}"),
-            };
-            out.push((t.clone(), alive, h));
+            out.push((svc.clone(), alive, detail));
         }
         out
     }

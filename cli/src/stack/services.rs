@@ -265,20 +265,74 @@ where
     })
 }
 
-pub async fn wait_redis(
-    svc: &ServiceInfo,
-    child: &mut Child,
-    limit: Duration,
-) -> Result<(), StackError> {
-    let port = svc.port;
-    wait_until(svc, child, "redis", limit, || async move {
-        redis_ping(port).await
-    })
-    .await
+/// The services of a local stack: how each shows it is ready, and how long its start may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Redis,
+    Moto,
+    Bedrock,
+    Transcripts,
+}
+
+impl Service {
+    /// The service a [`ServiceInfo`] names.
+    pub fn of(svc: &ServiceInfo) -> Option<Self> {
+        match svc.name.as_str() {
+            "redis" => Some(Self::Redis),
+            "moto" => Some(Self::Moto),
+            "bedrock" => Some(Self::Bedrock),
+            "transcripts" => Some(Self::Transcripts),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Redis => "redis",
+            Self::Moto => "moto",
+            Self::Bedrock => "bedrock",
+            Self::Transcripts => "transcripts",
+        }
+    }
+
+    /// How long a start may take before the stack gives up (moto imports a lot).
+    fn start_limit(self) -> Duration {
+        match self {
+            Self::Moto => Duration::from_secs(30),
+            _ => Duration::from_secs(15),
+        }
+    }
+
+    /// One readiness probe: Redis answers `PING` with `PONG`; the others answer their health
+    /// URL with a 2xx. `Ok` carries the detail `stack status` shows.
+    pub async fn ready(self, port: u16) -> Result<&'static str, StackError> {
+        let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+        match self {
+            Self::Redis => redis_ping(port).await.map(|()| "healthy (PONG)"),
+            Self::Moto => http_ready(&url("/moto-api/data.json"))
+                .await
+                .map(|()| "healthy"),
+            Self::Bedrock => http_ready(&url("/__replay/health"))
+                .await
+                .map(|()| "healthy"),
+            Self::Transcripts => http_ready(&url("/__transcripts/health"))
+                .await
+                .map(|()| "healthy"),
+        }
+    }
+
+    /// Waits until the service is ready, failing early when its process exits.
+    pub async fn wait(self, svc: &ServiceInfo, child: &mut Child) -> Result<(), StackError> {
+        let port = svc.port;
+        wait_until(svc, child, self.name(), self.start_limit(), || async move {
+            self.ready(port).await.map(drop)
+        })
+        .await
+    }
 }
 
 /// `PING` answered `PONG`.
-pub async fn redis_ping(port: u16) -> Result<(), StackError> {
+async fn redis_ping(port: u16) -> Result<(), StackError> {
     let pong: String = redis_query(port, &redis::cmd("PING")).await?;
     if pong == "PONG" {
         Ok(())
@@ -288,54 +342,6 @@ pub async fn redis_ping(port: u16) -> Result<(), StackError> {
             message: format!("PING answered {pong}"),
         })
     }
-}
-
-pub async fn wait_moto(
-    svc: &ServiceInfo,
-    child: &mut Child,
-    limit: Duration,
-) -> Result<(), StackError> {
-    let port = svc.port;
-    wait_until(svc, child, "moto", limit, || async move {
-        moto_ready(port).await
-    })
-    .await
-}
-
-pub async fn moto_ready(port: u16) -> Result<(), StackError> {
-    http_ready(&format!("http://127.0.0.1:{port}/moto-api/data.json")).await
-}
-
-pub async fn wait_bedrock(
-    svc: &ServiceInfo,
-    child: &mut Child,
-    limit: Duration,
-) -> Result<(), StackError> {
-    let port = svc.port;
-    wait_until(svc, child, "bedrock", limit, || async move {
-        bedrock_ready(port).await
-    })
-    .await
-}
-
-pub async fn bedrock_ready(port: u16) -> Result<(), StackError> {
-    http_ready(&format!("http://127.0.0.1:{port}/__replay/health")).await
-}
-
-pub async fn wait_transcripts(
-    svc: &ServiceInfo,
-    child: &mut Child,
-    limit: Duration,
-) -> Result<(), StackError> {
-    let port = svc.port;
-    wait_until(svc, child, "transcripts", limit, || async move {
-        transcripts_ready(port).await
-    })
-    .await
-}
-
-pub async fn transcripts_ready(port: u16) -> Result<(), StackError> {
-    http_ready(&format!("http://127.0.0.1:{port}/__transcripts/health")).await
 }
 
 /// A GET that answers 2xx within 2 s.

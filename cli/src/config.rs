@@ -236,6 +236,12 @@ pub struct FunctionConfig {
     /// route does not hold the shift back.
     #[serde(default)]
     pub verifies_tokens: bool,
+    /// The handler fetches Transcribe transcripts over HTTPS (the voice path of query and
+    /// transcribe): only such a function's HTTPS goes through the stack's transcript proxy.
+    /// Every other function reaches hosts as it would on AWS — through a proxy, an unreachable
+    /// URL would fail with the proxy's error instead of the resolver's.
+    #[serde(default)]
+    pub transcripts: bool,
     /// The Python code parity compares with: `deployed` (default) or `intended` (run with
     /// `backend/src/shared` on the path, see `--python-shared`).
     #[serde(default)]

@@ -111,7 +111,12 @@ pub fn function_env(
     for (k, v) in project.config.env.iter().chain(cfg.env.iter()) {
         env.insert(k.clone(), expand(v, stack_vars));
     }
-    env.extend(aws_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(
+        aws_env
+            .iter()
+            .filter(|(k, _)| cfg.transcripts || !crate::stack::PROXY_VARS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     super::apply_overrides(
         &mut env,
         overrides.iter().map(|(k, v)| (k.clone(), v.clone())),

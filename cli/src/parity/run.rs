@@ -78,6 +78,16 @@ fn case_ctx(case: &Case, stack: Option<&Stack>) -> SideCtx {
     ctx
 }
 
+/// The side context of an answer: a process started at the case's pinned clock has lived on
+/// since, and reads that clock plus its age (a warm process may be minutes old).
+fn answer_ctx(mut ctx: SideCtx, case: &Case, answer: &Answer) -> SideCtx {
+    let age = answer.report.as_ref().and_then(|r| r.process_age_s);
+    if let (Some(_), Some(age)) = (case.clock(), age) {
+        ctx.at += age.round() as i64;
+    }
+    ctx
+}
+
 /// Run the Python side of a case live: two invocations, the first answer and the noise.
 pub async fn python_twice(
     runner: &Runner<'_>,
@@ -94,6 +104,7 @@ pub async fn python_twice(
     let (first, first_state) = answer_prepared(runner, &req, state).await?;
     let (second, second_state) = answer_prepared(runner, &req, state).await?;
     let mut noise = noise_between(&first, &second, case.fixture.kind, &ctx);
+    let ctx = answer_ctx(ctx, case, &first);
     if let (Some(a), Some(b)) = (&first_state, &second_state) {
         noise.extend(state_noise_between(a, b, &ctx));
         noise.dedup();
@@ -141,7 +152,15 @@ pub async fn run_case(
             )
         }
         PythonSide::Live(runner) => {
-            let (answer, st, noise, ctx) = python_twice(runner, case, stack, state).await?;
+            let (answer, st, mut noise, ctx) = python_twice(runner, case, stack, state).await?;
+            // What varied between the recording's two runs is noise now too: two live runs
+            // inside one second agree on a `time.time()` value the Rust run a second later
+            // does not.
+            for path in &case.fixture.noise {
+                if !noise.contains(path) {
+                    noise.push(path.clone());
+                }
+            }
             (answer.response, answer.report, st, noise, ctx)
         }
     };
@@ -149,8 +168,8 @@ pub async fn run_case(
         Some(g) if req.needs_state() => Some(g.one_at_a_time().await),
         _ => None,
     };
-    let rust_ctx = case_ctx(case, stack);
     let (answer, rust_state) = answer_prepared(rust, &req, state).await?;
+    let rust_ctx = answer_ctx(case_ctx(case, stack), case, &answer);
     let input = DiffInput {
         function: &case.function,
         case: &case.fixture.name,

@@ -449,6 +449,18 @@ impl Stack {
     }
 }
 
+/// The variables that route a function's HTTPS through the transcript proxy and make it trust
+/// the stack's CA (see [`transcripts`]).
+pub const PROXY_VARS: [&str; 7] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "AWS_CA_BUNDLE",
+];
+
 /// The names [`Stack::vars`] fills.
 pub const STACK_VARS: [&str; 11] = [
     "region",

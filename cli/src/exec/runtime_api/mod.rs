@@ -95,6 +95,10 @@ pub struct Report {
     /// The runtime failed before its first `GET next` (init error, crash or init timeout).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub init_failed: bool,
+    /// Seconds since the process was spawned when the invocation began (local sandboxes): a
+    /// process started at a pinned clock reads that clock plus this much.
+    #[serde(skip)]
+    pub process_age_s: Option<f64>,
 }
 
 impl Report {

@@ -215,6 +215,7 @@ impl Sandbox {
             &uuid::Uuid::new_v4().simple().to_string()[..24]
         );
         let started = Instant::now();
+        let process_age_s = started.duration_since(run.spawned).as_secs_f64();
         let inv = NextInvocation {
             request_id: request_id.clone(),
             deadline_ms,
@@ -351,6 +352,7 @@ impl Sandbox {
                 max_rss_mb: rss,
                 cold,
                 init_failed: false,
+                process_age_s: Some(process_age_s),
                 ..Report::default()
             },
             logs: self.take_logs(),

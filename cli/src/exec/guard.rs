@@ -60,10 +60,22 @@ pub async fn answer_prepared(
 ) -> Result<(Answer, Option<Value>), ExecError> {
     if req.needs_state() && !runner.is_remote() {
         let guard = state.ok_or_else(|| ExecError::NeedsStack(req.label.clone()))?;
+        let t0 = std::time::Instant::now();
         guard.prepare(req).await?;
+        let t1 = std::time::Instant::now();
         let before = Snapshot::take(guard.stack).await?;
+        let t2 = std::time::Instant::now();
         let answer = runner.answer(req).await?;
+        let t3 = std::time::Instant::now();
         let after = Snapshot::take(guard.stack).await?;
+        tracing::debug!(
+            case = %req.label,
+            prepare_ms = (t1 - t0).as_secs_f64() * 1e3,
+            snapshot_before_ms = (t2 - t1).as_secs_f64() * 1e3,
+            answer_ms = (t3 - t2).as_secs_f64() * 1e3,
+            snapshot_after_ms = t3.elapsed().as_secs_f64() * 1e3,
+            "stateful case timings"
+        );
         return Ok((answer, Some(Snapshot::changes(&before, &after))));
     }
     Ok((runner.answer(req).await?, None))

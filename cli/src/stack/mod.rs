@@ -136,6 +136,8 @@ pub struct Stack {
     names: crate::config::ProjectSection,
     /// Mints the tokens fixture events ask for (made on first use).
     tokens: std::sync::OnceLock<Option<std::sync::Arc<cognito::Tokens>>>,
+    /// The SDK configuration for moto, made once: its HTTP client keeps its connections.
+    sdk: tokio::sync::OnceCell<aws_config::SdkConfig>,
     /// Where moto's Cognito signing key is (for expired test tokens).
     moto_key: PathBuf,
     /// The tables, queues and topics of `[stack]` in manuel-migrate.toml.
@@ -227,6 +229,7 @@ impl Stack {
             run_dir: run_dir.clone(),
             names: p.clone(),
             tokens: Default::default(),
+            sdk: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),
         };
@@ -312,6 +315,8 @@ impl Stack {
                 }
             }
             stack.info.cognito = Some(stack.provision().await?);
+            // What every reset returns to (a full reset and provisioning when it cannot).
+            stack.checkpoint().await?;
             Ok::<(), StackError>(())
         }
         .await;
@@ -386,6 +391,7 @@ impl Stack {
             run_dir,
             names: p.clone(),
             tokens: Default::default(),
+            sdk: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),
         })

@@ -106,7 +106,8 @@ impl Stack {
     }
 
     /// Endpoint, region and credential variables that point an AWS SDK (Rust or boto3) at moto,
-    /// and its Bedrock clients at the replay service.
+    /// and its Bedrock clients at the replay service; the transcript proxy's [`super::PROXY_VARS`]
+    /// (which only functions with `transcripts = true` get).
     pub fn aws_env(&self) -> BTreeMap<String, String> {
         let mut env = BTreeMap::from([
             ("AWS_ENDPOINT_URL".into(), self.moto_url()),
@@ -142,14 +143,24 @@ impl Stack {
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let creds =
-            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "local-stack");
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(self.names.region.clone()))
-            .endpoint_url(self.moto_url())
-            .credentials_provider(creds)
-            .load()
+        self.sdk
+            .get_or_init(|| async {
+                let creds = aws_sdk_s3::config::Credentials::new(
+                    "testing",
+                    "testing",
+                    None,
+                    None,
+                    "local-stack",
+                );
+                aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new(self.names.region.clone()))
+                    .endpoint_url(self.moto_url())
+                    .credentials_provider(creds)
+                    .load()
+                    .await
+            })
             .await
+            .clone()
     }
 
     /// Seed moto's random ids, then create the usage table, the manuals and audio buckets and
@@ -334,8 +345,53 @@ impl Stack {
         Ok(())
     }
 
-    /// Return every service to its freshly provisioned state: moto reset, Redis flushed.
+    /// Ask moto to keep its state as it is now (the freshly provisioned stack); see
+    /// `moto_server_local.py`. `Ok(false)` when the server cannot (its error is logged).
+    pub async fn checkpoint(&self) -> Result<bool, StackError> {
+        self.local_api("checkpoint").await
+    }
+
+    /// POST `/__local/<what>` on moto: `Ok(true)` on 200, `Ok(false)` when it answered another
+    /// status (logged), `Err` when it could not be reached.
+    async fn local_api(&self, what: &str) -> Result<bool, StackError> {
+        let url = format!("{}/__local/{what}", self.moto_url());
+        let resp = reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| StackError::Service {
+                service: format!("moto {what}"),
+                message: e.to_string(),
+            })?;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            tracing::debug!("moto {what}: {body}");
+            Ok(true)
+        } else if status == reqwest::StatusCode::NOT_FOUND {
+            // A stack started by an older version: its moto has no checkpoints.
+            tracing::debug!("moto {what}: not available");
+            Ok(false)
+        } else {
+            tracing::warn!("moto {what} answered {status}: {body}");
+            Ok(false)
+        }
+    }
+
+    /// Return every service to its freshly provisioned state: moto's checkpoint restored (or,
+    /// without one, moto reset and provisioned again), Redis flushed.
     pub async fn reset(&self) -> Result<(), StackError> {
+        if self.local_api("restore").await? {
+            return services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL"))
+                .await;
+        }
+        self.full_reset().await?;
+        self.checkpoint().await?;
+        Ok(())
+    }
+
+    /// moto reset and provisioned again (the same ids: moto's seed), Redis flushed.
+    pub async fn full_reset(&self) -> Result<(), StackError> {
         let url = format!("{}/moto-api/reset", self.moto_url());
         reqwest::Client::new()
             .post(&url)

@@ -127,187 +127,27 @@ fn aws<E: std::error::Error>(call: &'static str) -> impl Fn(E) -> StackError {
 }
 
 impl Snapshot {
-    /// Read everything the stack holds.
+    /// Read everything the stack holds. The services are read concurrently (moto serves each
+    /// request on its own thread), every object of a bucket too; entries are inserted in the
+    /// order the listings give them, so labels that collide are numbered the same way.
     pub async fn take(stack: &Stack) -> Result<Snapshot, StackError> {
         let conf = stack.sdk_config().await;
-        let mut snap = Snapshot::default();
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        let usage_table = stack.usage_table();
-        for table in ddb
-            .list_tables()
-            .send()
-            .await
-            .map_err(aws("dynamodb:ListTables"))?
-            .table_names()
-        {
-            let desc = ddb
-                .describe_table()
-                .table_name(table)
-                .send()
-                .await
-                .map_err(aws("dynamodb:DescribeTable"))?;
-            let keys: Vec<String> = desc
-                .table()
-                .map(|t| {
-                    t.key_schema()
-                        .iter()
-                        .map(|k| k.attribute_name().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut start = None;
-            loop {
-                let out = ddb
-                    .scan()
-                    .table_name(table)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(aws("dynamodb:Scan"))?;
-                for item in out.items() {
-                    let key = keys
-                        .iter()
-                        .map(|k| {
-                            let v = item.get(k).map(attr_json).unwrap_or(Value::Null);
-                            let text = match v {
-                                Value::String(s) => s,
-                                other => other.to_string(),
-                            };
-                            format!("{k}={text}")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(",");
-                    let prefix = if *table == usage_table {
-                        String::new()
-                    } else {
-                        format!("{table}:")
-                    };
-                    let sorted: BTreeMap<&String, _> = item.iter().collect();
-                    let json: Map<String, Value> = sorted
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), attr_json(v)))
-                        .collect();
-                    insert_unique(
-                        &mut snap.dynamodb,
-                        label(&format!("{prefix}{key}")),
-                        json.into(),
-                    );
-                }
-                match out.last_evaluated_key() {
-                    Some(k) if !k.is_empty() => start = Some(k.clone()),
-                    _ => break,
-                }
-            }
-        }
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&conf)
-                .force_path_style(true)
-                .build(),
-        );
-        let manuals = stack.manuals_bucket();
-        for bucket in s3
-            .list_buckets()
-            .send()
-            .await
-            .map_err(aws("s3:ListBuckets"))?
-            .buckets()
-        {
-            let Some(name) = bucket.name() else { continue };
-            let mut token = None;
-            loop {
-                let out = s3
-                    .list_objects_v2()
-                    .bucket(name)
-                    .set_continuation_token(token)
-                    .send()
-                    .await
-                    .map_err(aws("s3:ListObjectsV2"))?;
-                for obj in out.contents() {
-                    let Some(key) = obj.key() else { continue };
-                    let got = s3
-                        .get_object()
-                        .bucket(name)
-                        .key(key)
-                        .send()
-                        .await
-                        .map_err(aws("s3:GetObject"))?;
-                    let meta: BTreeMap<String, String> = got
-                        .metadata()
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default();
-                    let mut entry = Map::new();
-                    entry.insert("bucket".into(), Value::from(name));
-                    entry.insert("key".into(), Value::from(key));
-                    entry.insert(
-                        "content_type".into(),
-                        got.content_type().map_or(Value::Null, Value::from),
-                    );
-                    entry.insert(
-                        "cache_control".into(),
-                        got.cache_control().map_or(Value::Null, Value::from),
-                    );
-                    entry.insert(
-                        "metadata".into(),
-                        serde_json::to_value(meta).unwrap_or_default(),
-                    );
-                    let body = got
-                        .body
-                        .collect()
-                        .await
-                        .map_err(aws("s3:GetObject body"))?
-                        .into_bytes();
-                    if crate::parity::image::is_png(&body) {
-                        // Two renderers never write the same PNG bytes: the image is kept and
-                        // compared by pixels (the `pixels` rules of the function).
-                        use base64::Engine as _;
-                        entry.insert(
-                            "image".into(),
-                            Value::from(format!(
-                                "data:image/png;base64,{}",
-                                base64::engine::general_purpose::STANDARD.encode(&body)
-                            )),
-                        );
-                    } else {
-                        entry.insert("size".into(), Value::from(body.len()));
-                        entry.insert("sha256".into(), Value::from(sha256(&body)));
-                    }
-                    let raw = if name == manuals {
-                        key.to_owned()
-                    } else {
-                        format!("{name}/{key}")
-                    };
-                    insert_unique(&mut snap.s3, label(&raw), entry.into());
-                }
-                match out.next_continuation_token() {
-                    Some(t) => token = Some(t.to_owned()),
-                    None => break,
-                }
-            }
-        }
-        messages(&conf, &mut snap).await?;
-        jobs(&conf, &mut snap).await?;
-        let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
-        keys.sort();
-        for raw_key in keys {
-            let key = String::from_utf8_lossy(&raw_key).into_owned();
-            let kind: String = stack.redis(redis::cmd("TYPE").arg(&raw_key)).await?;
-            let ttl: i64 = stack.redis(redis::cmd("TTL").arg(&raw_key)).await?;
-            let value = if kind == "string" {
-                let bytes: Vec<u8> = stack.redis(redis::cmd("GET").arg(&raw_key)).await?;
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                manuel_shared::pyvalue::loads(&text)
-                    .ok()
-                    .and_then(|v| v.to_json())
-                    .unwrap_or(Value::String(text))
-            } else {
-                Value::String(format!("<{kind}>"))
-            };
-            let mut entry = Map::new();
-            entry.insert("value".into(), value);
-            entry.insert("ttl".into(), Value::from(ttl));
-            insert_unique(&mut snap.redis, label(&key), entry.into());
-        }
-        Ok(snap)
+        let (usage_table, manuals) = (stack.usage_table(), stack.manuals_bucket());
+        let (dynamodb, s3, (sqs, sns), transcribe, redis) = tokio::try_join!(
+            items(&conf, &usage_table),
+            objects(&conf, &manuals),
+            messages(&conf),
+            jobs(&conf),
+            redis_keys(stack),
+        )?;
+        Ok(Snapshot {
+            dynamodb,
+            s3,
+            redis,
+            sqs,
+            sns,
+            transcribe,
+        })
     }
 
     /// The entries `after` added or changed, and those it removed (`null`), as the value the
@@ -344,10 +184,233 @@ impl Snapshot {
     }
 }
 
+/// Every item of every table, labelled by its key (the usage table's without a table prefix).
+async fn items(
+    conf: &aws_config::SdkConfig,
+    usage_table: &str,
+) -> Result<BTreeMap<String, Value>, StackError> {
+    let ddb = aws_sdk_dynamodb::Client::new(conf);
+    let tables = ddb
+        .list_tables()
+        .send()
+        .await
+        .map_err(aws("dynamodb:ListTables"))?
+        .table_names()
+        .to_vec();
+    let per_table = futures::future::try_join_all(tables.iter().map(|table| {
+        let ddb = ddb.clone();
+        async move {
+            let desc = ddb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(aws("dynamodb:DescribeTable"))?;
+            let keys: Vec<String> = desc
+                .table()
+                .map(|t| {
+                    t.key_schema()
+                        .iter()
+                        .map(|k| k.attribute_name().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut rows = Vec::new();
+            let mut start = None;
+            loop {
+                let out = ddb
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(aws("dynamodb:Scan"))?;
+                rows.extend(out.items().iter().cloned());
+                match out.last_evaluated_key() {
+                    Some(k) if !k.is_empty() => start = Some(k.clone()),
+                    _ => break,
+                }
+            }
+            Ok::<_, StackError>((table, keys, rows))
+        }
+    }))
+    .await?;
+    let mut out = BTreeMap::new();
+    for (table, keys, rows) in per_table {
+        for item in rows {
+            let key = keys
+                .iter()
+                .map(|k| {
+                    let v = item.get(k).map(attr_json).unwrap_or(Value::Null);
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    format!("{k}={text}")
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            let prefix = if table == usage_table {
+                String::new()
+            } else {
+                format!("{table}:")
+            };
+            let sorted: BTreeMap<&String, _> = item.iter().collect();
+            let json: Map<String, Value> = sorted
+                .into_iter()
+                .map(|(k, v)| (k.clone(), attr_json(v)))
+                .collect();
+            insert_unique(&mut out, label(&format!("{prefix}{key}")), json.into());
+        }
+    }
+    Ok(out)
+}
+
+/// Every object of every bucket: type, caching, metadata and the body's digest (a PNG whole,
+/// compared by pixels), labelled by key (other buckets than the manuals one by `bucket/key`).
+async fn objects(
+    conf: &aws_config::SdkConfig,
+    manuals: &str,
+) -> Result<BTreeMap<String, Value>, StackError> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let buckets: Vec<String> = s3
+        .list_buckets()
+        .send()
+        .await
+        .map_err(aws("s3:ListBuckets"))?
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    let mut listed: Vec<(String, String)> = Vec::new();
+    for name in &buckets {
+        let mut token = None;
+        loop {
+            let out = s3
+                .list_objects_v2()
+                .bucket(name)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(aws("s3:ListObjectsV2"))?;
+            listed.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(|k| (name.clone(), k.to_owned()))),
+            );
+            match out.next_continuation_token() {
+                Some(t) => token = Some(t.to_owned()),
+                None => break,
+            }
+        }
+    }
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let entries: Vec<Value> = futures::stream::iter(listed.iter().map(|(name, key)| {
+        let s3 = s3.clone();
+        async move { object_entry(&s3, name, key).await }
+    }))
+    .buffered(8)
+    .try_collect()
+    .await?;
+    let mut out = BTreeMap::new();
+    for ((name, key), entry) in listed.iter().zip(entries) {
+        let raw = if name == manuals {
+            key.to_owned()
+        } else {
+            format!("{name}/{key}")
+        };
+        insert_unique(&mut out, label(&raw), entry);
+    }
+    Ok(out)
+}
+
+async fn object_entry(s3: &aws_sdk_s3::Client, name: &str, key: &str) -> Result<Value, StackError> {
+    let got = s3
+        .get_object()
+        .bucket(name)
+        .key(key)
+        .send()
+        .await
+        .map_err(aws("s3:GetObject"))?;
+    let meta: BTreeMap<String, String> = got
+        .metadata()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let mut entry = Map::new();
+    entry.insert("bucket".into(), Value::from(name));
+    entry.insert("key".into(), Value::from(key));
+    entry.insert(
+        "content_type".into(),
+        got.content_type().map_or(Value::Null, Value::from),
+    );
+    entry.insert(
+        "cache_control".into(),
+        got.cache_control().map_or(Value::Null, Value::from),
+    );
+    entry.insert(
+        "metadata".into(),
+        serde_json::to_value(meta).unwrap_or_default(),
+    );
+    let body = got
+        .body
+        .collect()
+        .await
+        .map_err(aws("s3:GetObject body"))?
+        .into_bytes();
+    if crate::parity::image::is_png(&body) {
+        // Two renderers never write the same PNG bytes: the image is kept and compared by
+        // pixels (the `pixels` rules of the function).
+        use base64::Engine as _;
+        entry.insert(
+            "image".into(),
+            Value::from(format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(&body)
+            )),
+        );
+    } else {
+        entry.insert("size".into(), Value::from(body.len()));
+        entry.insert("sha256".into(), Value::from(sha256(&body)));
+    }
+    Ok(entry.into())
+}
+
+/// Every Redis key: its value (JSON when it parses as Python's `json.loads` would) and TTL.
+async fn redis_keys(stack: &Stack) -> Result<BTreeMap<String, Value>, StackError> {
+    let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
+    keys.sort();
+    let mut out = BTreeMap::new();
+    for raw_key in keys {
+        let key = String::from_utf8_lossy(&raw_key).into_owned();
+        let kind: String = stack.redis(redis::cmd("TYPE").arg(&raw_key)).await?;
+        let ttl: i64 = stack.redis(redis::cmd("TTL").arg(&raw_key)).await?;
+        let value = if kind == "string" {
+            let bytes: Vec<u8> = stack.redis(redis::cmd("GET").arg(&raw_key)).await?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            manuel_shared::pyvalue::loads(&text)
+                .ok()
+                .and_then(|v| v.to_json())
+                .unwrap_or(Value::String(text))
+        } else {
+            Value::String(format!("<{kind}>"))
+        };
+        let mut entry = Map::new();
+        entry.insert("value".into(), value);
+        entry.insert("ttl".into(), Value::from(ttl));
+        insert_unique(&mut out, label(&key), entry.into());
+    }
+    Ok(out)
+}
+
 /// Every Transcribe job moto holds (ListTranscriptionJobs only: a GetTranscriptionJob would
 /// move a moto job on to its next status).
-async fn jobs(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), StackError> {
+async fn jobs(conf: &aws_config::SdkConfig) -> Result<BTreeMap<String, Value>, StackError> {
     let tr = aws_sdk_transcribe::Client::new(conf);
+    let mut jobs = BTreeMap::new();
     let mut token = None;
     loop {
         let out = tr
@@ -370,19 +433,23 @@ async fn jobs(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), S
                 j.language_code()
                     .map_or(Value::Null, |s| Value::from(s.as_str())),
             );
-            insert_unique(&mut snap.transcribe, label(name), entry.into());
+            insert_unique(&mut jobs, label(name), entry.into());
         }
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
             _ => break,
         }
     }
-    Ok(())
+    Ok(jobs)
 }
 
 /// Every message of every queue, read without consuming it: received in batches with a
 /// visibility timeout (so that each comes once), then made visible again.
-async fn messages(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(), StackError> {
+#[allow(clippy::type_complexity)]
+async fn messages(
+    conf: &aws_config::SdkConfig,
+) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), StackError> {
+    let (mut sqs_entries, mut sns_entries) = (BTreeMap::new(), BTreeMap::new());
     use aws_sdk_sqs::types::{
         ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName,
     };
@@ -440,11 +507,11 @@ async fn messages(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(
         }
         let (map, base, entries) = match name.strip_suffix(crate::stack::OBSERVER_SUFFIX) {
             Some(topic) => (
-                &mut snap.sns,
+                &mut sns_entries,
                 topic.to_owned(),
                 entries.iter().map(published).collect::<Vec<_>>(),
             ),
-            None => (&mut snap.sqs, name.clone(), entries),
+            None => (&mut sqs_entries, name.clone(), entries),
         };
         let mut entries = entries;
         entries.sort_by_cached_key(crate::stack::bedrock::canonical);
@@ -452,7 +519,7 @@ async fn messages(conf: &aws_config::SdkConfig, snap: &mut Snapshot) -> Result<(
             map.insert(format!("{base}#{}", i + 1), v);
         }
     }
-    Ok(())
+    Ok((sqs_entries, sns_entries))
 }
 
 /// A queued message: its body (JSON when it is JSON) and message attributes.

@@ -244,9 +244,14 @@ pub struct BenchArgs {
     /// Architecture the Python function is priced on (backend/template.yaml sets none: x86_64).
     #[arg(long, default_value = "x86_64")]
     pub python_arch: String,
-    /// Memory size to price, 128–10240 (default: the function's in manuel-migrate.toml).
+    /// Memory size, 128–10240: what the local processes are limited to and what is priced
+    /// (default: the function's in manuel-migrate.toml).
     #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
     pub memory_mb: Option<u32>,
+    /// Run function processes without Lambda's limits (CPU in proportion to memory, the memory
+    /// size itself; see the README, "Lambda limits").
+    #[arg(long)]
+    pub no_lambda_limits: bool,
     /// Exit 1 when a Rust target fails.
     #[arg(long)]
     pub gate: bool,
@@ -357,6 +362,10 @@ pub struct InvokeArgs {
     /// A fresh process for every invocation.
     #[arg(long)]
     pub cold: bool,
+    /// Run function processes without Lambda's limits (CPU in proportion to memory, the memory
+    /// size itself; see the README, "Lambda limits").
+    #[arg(long)]
+    pub no_lambda_limits: bool,
     /// Invoke this many times (the first is cold, the rest warm unless --cold).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub times: u32,
@@ -533,6 +542,10 @@ pub struct RehearseArgs {
     /// Replayed requests per second.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=5000))]
     pub rate: u32,
+    /// Run function processes without Lambda's limits (CPU in proportion to memory, the memory
+    /// size itself; see the README, "Lambda limits").
+    #[arg(long)]
+    pub no_lambda_limits: bool,
     /// Cargo profile of the Rust binary (default: release if built, else debug).
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,

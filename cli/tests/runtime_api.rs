@@ -167,6 +167,117 @@ async fn process_exit_during_invoke_is_an_exit_error() {
 }
 
 #[tokio::test]
+async fn a_function_past_its_memory_size_fails_like_lambdas_out_of_memory_error() {
+    use manuel_migrate::exec::runtime_api::limits::Enforcement;
+    let mut sb = common::python_sandbox_limited("app.hog", Duration::from_secs(30), 128, true);
+    let inv = sb
+        .invoke(Bytes::from_static(b"{\"mb\": 300}"))
+        .await
+        .unwrap();
+    assert_ne!(inv.report.limits, Enforcement::Off);
+    let Outcome::FunctionError {
+        error_type,
+        payload,
+    } = &inv.outcome
+    else {
+        panic!("300 MB in a 128 MB function answered {:?}", inv.outcome)
+    };
+    assert_eq!(error_type, "Runtime.OutOfMemory");
+    assert!(
+        payload["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains(&inv.request_id),
+        "{payload}"
+    );
+    // The environment is replaced: the next invocation starts a new process, and fits.
+    let next = sb
+        .invoke(Bytes::from_static(b"{\"mb\": 10}"))
+        .await
+        .unwrap();
+    assert!(next.report.cold, "{:?}", next.report);
+    assert!(!next.outcome.is_error(), "{:?}", next.outcome);
+    // Without the limits the same allocation succeeds.
+    let mut free = common::python_sandbox_limited("app.hog", Duration::from_secs(30), 128, false);
+    let inv = free
+        .invoke(Bytes::from_static(b"{\"mb\": 300}"))
+        .await
+        .unwrap();
+    assert!(!inv.outcome.is_error(), "{:?}", inv.outcome);
+    assert_eq!(inv.report.limits, Enforcement::Off);
+}
+
+#[tokio::test]
+async fn the_process_gets_the_cpu_share_of_its_memory_size() {
+    use manuel_migrate::exec::runtime_api::limits::Enforcement;
+    let mut sb = common::python_sandbox_limited("app.cgroups", Duration::from_secs(30), 512, true);
+    let inv = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();
+    let Outcome::Response(body) = &inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
+    let answer: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let cgroups = answer["body"].as_str().unwrap().to_owned();
+    match inv.report.limits {
+        Enforcement::CgroupV1 => {
+            // `hierarchy-id:controllers:path`, one line per v1 hierarchy.
+            let path_of = |controller: &str| {
+                cgroups
+                    .lines()
+                    .find_map(|l| {
+                        let mut f = l.splitn(3, ':');
+                        let (_, ctl, path) = (f.next()?, f.next()?, f.next()?);
+                        ctl.split(',')
+                            .any(|c| c == controller)
+                            .then(|| path.to_owned())
+                    })
+                    .unwrap_or_else(|| panic!("no {controller} cgroup in {cgroups}"))
+            };
+            let cpu = path_of("cpu");
+            assert!(cpu.starts_with("/manuel-migrate/"), "{cgroups}");
+            let dir = std::path::Path::new("/sys/fs/cgroup/cpu").join(cpu.trim_start_matches('/'));
+            let quota: u64 = std::fs::read_to_string(dir.join("cpu.cfs_quota_us"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            // 512 MB is 512/1769 of a vCPU: 28.9 ms of every 100 ms.
+            assert_eq!(quota, 28943);
+            let mem = path_of("memory");
+            let limit: u64 = std::fs::read_to_string(
+                std::path::Path::new("/sys/fs/cgroup/memory")
+                    .join(mem.trim_start_matches('/'))
+                    .join("memory.limit_in_bytes"),
+            )
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+            assert_eq!(limit, 512 * 1024 * 1024);
+            drop(sb);
+            assert!(
+                !dir.exists(),
+                "the cgroup {} outlived its sandbox",
+                dir.display()
+            );
+        }
+        Enforcement::CgroupV2 => {
+            let path = cgroups.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+            assert!(path.contains("/manuel-migrate/"), "{cgroups}");
+            let dir = std::path::Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+            assert_eq!(
+                std::fs::read_to_string(dir.join("cpu.max")).unwrap().trim(),
+                "28943 100000"
+            );
+        }
+        Enforcement::Model => {
+            // No writable cgroup here: the duration is modelled, never shorter than measured.
+            assert!(inv.report.duration_ms > 0.0);
+        }
+        Enforcement::Off => panic!("limits were asked for"),
+    }
+}
+
+#[tokio::test]
 async fn oversized_response_is_refused() {
     let mut sb = common::python_sandbox("app.big", Duration::from_secs(10));
     let inv = sb.invoke(Bytes::from_static(b"{}")).await.unwrap();

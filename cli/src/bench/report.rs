@@ -53,6 +53,9 @@ pub struct SideReport {
     pub memory_mb: u32,
     pub arch: String,
     pub cost_per_million_usd: Option<f64>,
+    /// How Lambda's CPU and memory limits applied: `cgroup v1`, `cgroup v2`, `model (…)`,
+    /// `off`, or `Lambda's own` for a deployed side.
+    pub lambda_limits: String,
     pub cold: ColdStats,
     pub interrupted: bool,
 }

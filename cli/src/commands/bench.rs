@@ -13,6 +13,7 @@ use crate::fixtures::{self, Case};
 use crate::stack::Stack;
 use indicatif::ProgressBar;
 use manuel_shared::cost::lambda::{Arch, LambdaPricing};
+use std::collections::BTreeMap;
 
 struct SideSetup<'a> {
     name: &'static str,
@@ -123,7 +124,8 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
                 at,
                 None,
             )
-            .await?,
+            .await?
+            .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
             arch: python_arch,
             lambda: t.python_function.clone(),
         });
@@ -139,20 +141,31 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
             at,
             args.profile,
         )
-        .await?,
+        .await?
+        .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
         arch: rust_arch,
         lambda: t.rust_function.clone(),
     });
 
-    // A target that cannot answer at all is an input error, not a fast function.
+    // A target that cannot answer at all is an input error, not a fast function. The probe
+    // also tells how Lambda's limits apply to a local side.
+    let mut limits_used: BTreeMap<&'static str, String> = BTreeMap::new();
     for s in &sides {
         let probe = s.runner.answer(&cases[0].request()?).await;
-        if let Err(e) = &probe {
-            anyhow::bail!(
+        match &probe {
+            Err(e) => anyhow::bail!(
                 "{} target {} is unreachable: {e}",
                 s.name,
                 s.runner.describe()
-            );
+            ),
+            Ok(a) => {
+                let label = match (&s.runner, &a.report) {
+                    (Runner::Local(_), Some(r)) => r.limits.label().to_owned(),
+                    (Runner::Local(_), None) => "off".to_owned(),
+                    _ => "Lambda's own".to_owned(),
+                };
+                limits_used.insert(s.name, label);
+            }
         }
     }
 
@@ -223,6 +236,10 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
             memory_mb,
             arch: arch.to_string(),
             cost_per_million_usd: billed.map(|b| pricing.per_million(b, init_billed, memory_mb)),
+            lambda_limits: limits_used
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| "off".into()),
             cold: cold.clone(),
             interrupted: r.interrupted,
         }
@@ -295,6 +312,15 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         cases.len(),
         args.rust_arch,
         args.python_arch
+    );
+    let limits: Vec<String> = limits_used
+        .iter()
+        .map(|(side, l)| format!("{side}: {l}"))
+        .collect();
+    println!(
+        "Lambda limits at {memory_mb} MB ({:.2} vCPU): {}",
+        crate::exec::runtime_api::limits::vcpus(memory_mb),
+        limits.join(", ")
     );
     for f in files {
         println!("wrote {f}");

@@ -96,7 +96,7 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
         .map(|(k, v)| (k, crate::config::expand(&v, &vars)))
         .collect();
     let env = function_env(project, &args.function, &vars, &stack.aws_env(), &overrides)?;
-    let spec = LocalTargetSpec {
+    let mut spec = LocalTargetSpec {
         project,
         function: &args.function,
         side,
@@ -105,6 +105,7 @@ pub async fn run(project: &Project, args: InvokeArgs) -> anyhow::Result<i32> {
         profile: args.profile,
     }
     .build()?;
+    spec.lambda_limits = !args.no_lambda_limits;
     // `{token:…}` / `{sub:…}` of the stack's Cognito, as parity fills them.
     let event = match stack.tokens() {
         Some(t) if crate::exec::names_tokens(&event) => t.fill(&event).await?,

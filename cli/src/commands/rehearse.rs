@@ -85,17 +85,21 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
             None,
             args.profile,
         )?
+        .with_lambda_limits(!args.no_lambda_limits, None)
         .with_faults(Faults::new(args.fault_percent as u64, 1.0)),
     );
     let python = match &args.python_src {
-        Some(src) => Some(Runner::Local(Pool::new(
-            project,
-            &stack,
-            &args.function,
-            Side::Python,
-            Some(src.clone()),
-            None,
-        )?)),
+        Some(src) => Some(Runner::Local(
+            Pool::new(
+                project,
+                &stack,
+                &args.function,
+                Side::Python,
+                Some(src.clone()),
+                None,
+            )?
+            .with_lambda_limits(!args.no_lambda_limits, None),
+        )),
         None => None,
     };
     let journal = Journal::new(project.reports_dir().join("rehearsal-journal.jsonl"));

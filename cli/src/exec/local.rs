@@ -241,6 +241,7 @@ impl LocalTargetSpec<'_> {
             memory_mb: cfg.memory_mb,
             timeout: Duration::from_secs(cfg.timeout_s),
             function_arn: self.project.function_arn(self.function),
+            lambda_limits: false,
         })
     }
 }

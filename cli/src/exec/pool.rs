@@ -24,6 +24,10 @@ pub struct Pool<'a> {
     /// Fills `{token:…}` / `{sub:…}` in events (the stack's Cognito).
     tokens: Option<Arc<crate::stack::cognito::Tokens>>,
     idle: Mutex<HashMap<String, Vec<Sandbox>>>,
+    /// Lambda's CPU and memory limits on every process (see `runtime_api::limits`).
+    lambda_limits: bool,
+    /// A memory size other than the function's (`bench --memory-mb`, power tuning).
+    memory_mb: Option<u32>,
 }
 
 impl<'a> Pool<'a> {
@@ -53,6 +57,8 @@ impl<'a> Pool<'a> {
             faults: None,
             tokens: stack.tokens(),
             idle: Mutex::new(HashMap::new()),
+            lambda_limits: false,
+            memory_mb: None,
         };
         // Fail early (binary not built, no Python) before any case runs.
         pool.build(&BTreeMap::new())?;
@@ -67,7 +73,7 @@ impl<'a> Pool<'a> {
                 .iter()
                 .map(|(k, v)| (k.clone(), crate::config::expand(v, &self.vars))),
         );
-        let spec = LocalTargetSpec {
+        let mut spec = LocalTargetSpec {
             project: self.project,
             function: &self.function,
             side: self.side,
@@ -76,11 +82,28 @@ impl<'a> Pool<'a> {
             profile: self.profile,
         }
         .build()?;
+        spec.lambda_limits = self.lambda_limits;
+        if let Some(mb) = self.memory_mb {
+            spec.memory_mb = mb;
+            spec.env
+                .insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), mb.to_string());
+        }
         let mut sb = sandbox(spec, false);
         if let Some(f) = &self.faults {
             sb.inject(f.clone());
         }
         Ok(sb)
+    }
+
+    /// Run every process of this pool under Lambda's limits for its memory size (`memory_mb`,
+    /// or the function's own); idle sandboxes made before are dropped.
+    pub fn with_lambda_limits(mut self, on: bool, memory_mb: Option<u32>) -> Self {
+        self.lambda_limits = on;
+        self.memory_mb = memory_mb;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+        self
     }
 
     /// Inject faults into every sandbox of this pool (rehearsals).

@@ -17,6 +17,15 @@ pub enum Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// A local side under Lambda's CPU and memory limits (`memory_mb`: another size than the
+    /// function's); deployed sides have Lambda's own.
+    pub fn with_lambda_limits(self, on: bool, memory_mb: Option<u32>) -> Self {
+        match self {
+            Runner::Local(p) => Runner::Local(p.with_lambda_limits(on, memory_mb)),
+            other => other,
+        }
+    }
+
     pub fn is_remote(&self) -> bool {
         !matches!(self, Runner::Local(_))
     }

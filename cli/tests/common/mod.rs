@@ -33,6 +33,16 @@ pub fn bin() -> PathBuf {
 
 /// A sandbox running one of our tiny Python handlers under awslambdaric.
 pub fn python_sandbox(handler: &str, timeout: Duration) -> Sandbox {
+    python_sandbox_limited(handler, timeout, 128, false)
+}
+
+/// The same at a memory size, under Lambda's limits for it when `limits`.
+pub fn python_sandbox_limited(
+    handler: &str,
+    timeout: Duration,
+    memory_mb: u32,
+    limits: bool,
+) -> Sandbox {
     let dir = root().join("cli/tests/pyhandlers");
     let env = BTreeMap::from([
         ("PYTHONPATH".to_string(), dir.display().to_string()),
@@ -41,7 +51,7 @@ pub fn python_sandbox(handler: &str, timeout: Duration) -> Sandbox {
         ("AWS_LAMBDA_FUNCTION_NAME".to_string(), "tiny".to_string()),
         (
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
-            "128".to_string(),
+            memory_mb.to_string(),
         ),
         (
             "AWS_LAMBDA_FUNCTION_VERSION".to_string(),
@@ -62,9 +72,10 @@ pub fn python_sandbox(handler: &str, timeout: Duration) -> Sandbox {
         args: vec!["-m".into(), "awslambdaric".into(), handler.into()],
         env,
         cwd: dir,
-        memory_mb: 128,
+        memory_mb,
         timeout,
         function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:tiny".into(),
+        lambda_limits: limits,
     }))
 }
 

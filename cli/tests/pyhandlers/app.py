@@ -44,3 +44,16 @@ def die(event, context):
 
 def big(event, context):
     return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
+
+
+def hog(event, context):
+    # Touch every page of the requested size, as a function that outgrows its memory does.
+    block = bytearray(int(event.get("mb", 300)) * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return {"statusCode": 200, "body": str(len(block))}
+
+
+def cgroups(event, context):
+    with open("/proc/self/cgroup") as f:
+        return {"statusCode": 200, "body": f.read()}

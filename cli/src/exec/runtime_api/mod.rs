@@ -2,6 +2,7 @@
 //! the process. Nothing here calls a handler in-process: every invocation crosses the real
 //! protocol, exactly as in Lambda.
 
+pub mod limits;
 pub mod sandbox;
 pub mod server;
 
@@ -25,6 +26,8 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     pub timeout: Duration,
     pub function_arn: String,
+    /// Run the process under Lambda's CPU and memory limits for `memory_mb` (see [`limits`]).
+    pub lambda_limits: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +102,8 @@ pub struct Report {
     /// process started at a pinned clock reads that clock plus this much.
     #[serde(skip)]
     pub process_age_s: Option<f64>,
+    /// How Lambda's CPU and memory limits were applied to the process.
+    pub limits: limits::Enforcement,
 }
 
 impl Report {

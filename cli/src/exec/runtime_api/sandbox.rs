@@ -2,6 +2,7 @@
 //! execution environment. It starts the process on the first invocation (cold), reuses it while
 //! it lives (warm), enforces the timeout by killing it, and measures every invocation.
 
+use super::limits::{self, Enforcement, ProcessCgroup};
 use super::server::{NextInvocation, RuntimeApiServer, RuntimeChannels, RuntimeEvent};
 use super::{FunctionSpec, InvokeError, Outcome, Report};
 use axum::body::Bytes;
@@ -36,6 +37,17 @@ struct Running {
     init_ms: Option<f64>,
     /// Init time not yet reported (reported once, on the first invocation after a cold start).
     init_pending: bool,
+    /// How Lambda's limits apply to this process, and its cgroup when one enforces them
+    /// (dropped after the process is killed, see `Drop`).
+    enforcement: Enforcement,
+    cgroup: Option<ProcessCgroup>,
+}
+
+impl Running {
+    /// The kernel killed the process for exceeding its memory size (cgroup enforcement).
+    fn oom_killed(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(ProcessCgroup::oom_killed)
+    }
 }
 
 impl Drop for Running {
@@ -104,12 +116,29 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL the child when
-        // this process dies, so a crashed CLI leaves no function process behind.
+        let (enforcement, cgroup) = if spec.lambda_limits {
+            match ProcessCgroup::create(spec.memory_mb) {
+                Ok(Some(cg)) => (cg.enforcement(), Some(cg)),
+                Ok(None) => (Enforcement::Model, None),
+                Err(e) => {
+                    tracing::warn!("Lambda limits modelled, not enforced: {e}");
+                    (Enforcement::Model, None)
+                }
+            }
+        } else {
+            (Enforcement::Off, None)
+        };
+        let join = cgroup
+            .as_ref()
+            .map(ProcessCgroup::join_fds)
+            .unwrap_or_default();
+        // SAFETY: prctl and write are async-signal-safe; prctl only asks the kernel to SIGKILL
+        // the child when this process dies, so a crashed CLI leaves no function process
+        // behind; the writes put the child into its cgroup before it runs anything.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
+                limits::join_in_child(&join)
             });
         }
         let spawned = Instant::now();
@@ -154,6 +183,8 @@ impl Sandbox {
             spawned,
             init_ms: None,
             init_pending: true,
+            enforcement,
+            cgroup,
         });
         Ok(())
     }
@@ -185,6 +216,12 @@ impl Sandbox {
                 Err(outcome) => {
                     let run = self.running.take();
                     let rss = run.as_ref().map(|r| peak_rss_mb(r.pid)).unwrap_or(0.0);
+                    let enforcement = run.as_ref().map_or(Enforcement::Off, |r| r.enforcement);
+                    let outcome = if run.as_ref().is_some_and(Running::oom_killed) {
+                        limits::out_of_memory(&request_id)
+                    } else {
+                        outcome
+                    };
                     let init_ms = run.as_ref().map(|r| ms(r.spawned.elapsed()));
                     drop(run);
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -199,6 +236,7 @@ impl Sandbox {
                             max_rss_mb: rss,
                             cold: true,
                             init_failed: true,
+                            limits: enforcement,
                             ..Report::default()
                         },
                         logs: self.take_logs(),
@@ -214,6 +252,9 @@ impl Sandbox {
             chrono::Utc::now().timestamp(),
             &uuid::Uuid::new_v4().simple().to_string()[..24]
         );
+        let cpu_before = (run.enforcement == Enforcement::Model)
+            .then(|| limits::cpu_seconds(run.pid))
+            .flatten();
         let started = Instant::now();
         let process_age_s = started.duration_since(run.spawned).as_secs_f64();
         let inv = NextInvocation {
@@ -275,6 +316,10 @@ impl Sandbox {
             None
         };
         let rss = peak_rss_mb(run.pid);
+        let enforcement = run.enforcement;
+        let oom_killed = matches!(waited, Waited::Exited(_)) && run.oom_killed();
+        let cpu_used =
+            cpu_before.and_then(|before| limits::cpu_seconds(run.pid).map(|after| after - before));
         let (outcome, duration) = match waited {
             Waited::Done(outcome, at) => (outcome, at.duration_since(started)),
             Waited::Exited(status) => {
@@ -306,6 +351,20 @@ impl Sandbox {
                     timeout,
                 )
             }
+        };
+        // Lambda's limits: the cgroup's OOM kill, or (modelled) a peak RSS over the memory
+        // size, is the out-of-memory error and the environment is replaced; without a cgroup
+        // the CPU share stretches the duration.
+        let over_memory = enforcement == Enforcement::Model && rss > f64::from(memory_mb);
+        let outcome = if oom_killed || over_memory {
+            self.running = None;
+            limits::out_of_memory(&request_id)
+        } else {
+            outcome
+        };
+        let duration = match cpu_used {
+            Some(cpu) => limits::modelled_duration(duration, cpu, memory_mb),
+            None => duration,
         };
         if self.running.is_some() && (self.always_cold || self_exited) {
             self.running = None;
@@ -353,6 +412,7 @@ impl Sandbox {
                 cold,
                 init_failed: false,
                 process_age_s: Some(process_age_s),
+                limits: enforcement,
                 ..Report::default()
             },
             logs: self.take_logs(),

@@ -204,7 +204,7 @@ pub enum LambdaArch {
     X86_64,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Function name from manuel-migrate.toml (its parity fixtures are the request mix).
     #[arg(long)]
@@ -252,6 +252,14 @@ pub struct BenchArgs {
     /// size itself; see the README, "Lambda limits").
     #[arg(long)]
     pub no_lambda_limits: bool,
+    /// Power tuning: run the mix at each of these memory sizes (comma-separated, 128–10240)
+    /// under Lambda's limits and name the cheapest and the fastest within 10 % of its cost.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(128..=10240), conflicts_with_all = ["memory_mb", "no_lambda_limits"])]
+    pub memory: Vec<u32>,
+    /// With --memory: write the chosen size (the fastest within 10 %) into template-rust.yaml,
+    /// with the evidence as a comment.
+    #[arg(long, requires = "memory")]
+    pub write_template: bool,
     /// Exit 1 when a Rust target fails.
     #[arg(long)]
     pub gate: bool,

@@ -534,6 +534,78 @@ fn bench_writes_table_json_hlogs_and_svg() {
 }
 
 #[test]
+fn bench_sweeps_memory_sizes_and_writes_the_choice_into_the_template() {
+    let p = TempProject::with(&["template-rust.yaml", "template-hybrid.yaml"]);
+    let out = p.path().join("bench");
+    let o = p.run(&[
+        "bench",
+        "--function",
+        "health",
+        "--memory",
+        "128,1769",
+        "--requests",
+        "40",
+        "--warmup",
+        "5",
+        "--cold-samples",
+        "1",
+        "--profile",
+        "debug",
+        "--reports",
+        out.to_str().unwrap(),
+        "--write-template",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("chosen"), "{text}");
+    let sweep = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with("-sweep.json"))
+        .expect("a sweep report");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sweep).unwrap()).unwrap();
+    let sizes: Vec<u64> = doc["rust"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["memory_mb"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [128, 1769]);
+    for point in doc["rust"].as_array().unwrap() {
+        assert_eq!(point["errors"], 0, "{point}");
+        assert_ne!(point["lambda_limits"], "off", "{point}");
+    }
+    let chosen = doc["choice"]["rust"]["balanced_mb"].as_u64().unwrap();
+    let svg = sweep.with_file_name(
+        sweep
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".json", ".svg"),
+    );
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.contains("cost by memory size") && svg.contains("p99 by memory size"));
+    // The template now holds the chosen size with its evidence, and the hybrid follows.
+    let template = std::fs::read_to_string(p.path().join("template-rust.yaml")).unwrap();
+    let block: String = template
+        .split("  HealthFunctionRust:")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(1500)
+        .collect();
+    assert!(block.contains(&format!("MemorySize: {chosen}")), "{block}");
+    assert!(template.contains("# MemorySize chosen by manuel-migrate bench --memory"));
+    let o = p.run(&["functions", "hybrid-template", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    // Bad inputs: a size Lambda does not have, --write-template alone.
+    let o = p.run(&["bench", "--function", "health", "--memory", "64"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = p.run(&["bench", "--function", "health", "--write-template"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn bench_bad_inputs() {
     let p = TempProject::new();
     let o = p.run(&["bench", "--function", "health", "--rate", "0"]);

@@ -3,6 +3,7 @@
 
 pub mod load;
 pub mod report;
+pub mod tuning;
 
 use crate::exec::runtime_api::Outcome;
 use crate::exec::Pool;

@@ -23,6 +23,22 @@ struct SideSetup<'a> {
 }
 
 pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
+    if !args.memory.is_empty() {
+        return sweep(project, args).await;
+    }
+    run_one(project, &args, None, false)
+        .await
+        .map(|(_, code)| code)
+}
+
+/// One bench at one memory size: on `shared` (the sweep's stack) or a stack of its own;
+/// `quiet` prints one line instead of the table.
+async fn run_one(
+    project: &Project,
+    args: &BenchArgs,
+    shared: Option<&Stack>,
+    quiet: bool,
+) -> anyhow::Result<(BenchReport, i32)> {
     // Validate everything before starting anything.
     let cfg = project.function(&args.function)?;
     if args.targets.python_live() {
@@ -93,13 +109,14 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         warmup: args.warmup,
     };
 
-    let stack = if t.needs_stack() {
+    let own_stack = if shared.is_none() && t.needs_stack() {
         Some(Stack::attach_or_start(project).await?)
     } else {
         None
     };
+    let stack = shared.or(own_stack.as_ref());
     // The cases' seeded state, once: a fresh stack holding every case's setup.
-    if let Some(stack) = stack.as_ref().filter(|_| !remote) {
+    if let Some(stack) = stack.filter(|_| !remote) {
         if cases.iter().any(|c| c.fixture.setup.is_some()) {
             stack.reset().await?;
             for c in &cases {
@@ -116,16 +133,9 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
         let at = t.python_where();
         sides.push(SideSetup {
             name: "python",
-            runner: runner(
-                project,
-                stack.as_ref(),
-                &args.function,
-                Side::Python,
-                at,
-                None,
-            )
-            .await?
-            .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
+            runner: runner(project, stack, &args.function, Side::Python, at, None)
+                .await?
+                .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
             arch: python_arch,
             lambda: t.python_function.clone(),
         });
@@ -133,16 +143,9 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let at = t.rust_where();
     sides.push(SideSetup {
         name: "rust",
-        runner: runner(
-            project,
-            stack.as_ref(),
-            &args.function,
-            Side::Rust,
-            at,
-            args.profile,
-        )
-        .await?
-        .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
+        runner: runner(project, stack, &args.function, Side::Rust, at, args.profile)
+            .await?
+            .with_lambda_limits(!args.no_lambda_limits, args.memory_mb),
         arch: rust_arch,
         lambda: t.rust_function.clone(),
     });
@@ -262,7 +265,11 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     let rows = report::rows(python.as_ref(), &rust);
     let passed = rows.iter().all(|r| r.pass != Some(false));
 
-    let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    if quiet {
+        // A sweep's runs share their second: the size tells them apart.
+        stamp.push_str(&format!("-{memory_mb}mb"));
+    }
     let (json_path, py_hlog, rust_hlog, svg) = report::paths(&dir, &stamp);
     let mut files = Vec::new();
     for (name, r, ..) in &measured {
@@ -294,46 +301,249 @@ pub async fn run(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
     };
     crate::fsutil::write_atomic(&json_path, &serde_json::to_vec_pretty(&full)?)?;
 
-    println!("{}", report::table(&full));
     let interrupted = full.rust.interrupted || full.python.as_ref().is_some_and(|p| p.interrupted);
-    println!(
-        "{}{} · {} · {} cases in the mix · prices {region}, {memory_mb} MB, Rust {}, Python {}",
-        if passed {
-            "targets met"
-        } else {
-            "TARGETS MISSED"
-        },
-        if interrupted {
-            " (interrupted: partial measurements)"
-        } else {
-            ""
-        },
-        full.mode,
-        cases.len(),
-        args.rust_arch,
-        args.python_arch
-    );
     let limits: Vec<String> = limits_used
         .iter()
         .map(|(side, l)| format!("{side}: {l}"))
         .collect();
-    println!(
-        "Lambda limits at {memory_mb} MB ({:.2} vCPU): {}",
-        crate::exec::runtime_api::limits::vcpus(memory_mb),
-        limits.join(", ")
-    );
-    for f in files {
-        println!("wrote {f}");
+    if quiet {
+        println!(
+            "{memory_mb} MB ({:.2} vCPU, {}): measured, {}",
+            crate::exec::runtime_api::limits::vcpus(memory_mb),
+            limits.join(", "),
+            json_path.display()
+        );
+    } else {
+        println!("{}", report::table(&full));
+        println!(
+            "{}{} · {} · {} cases in the mix · prices {region}, {memory_mb} MB, Rust {}, Python {}",
+            if passed {
+                "targets met"
+            } else {
+                "TARGETS MISSED"
+            },
+            if interrupted {
+                " (interrupted: partial measurements)"
+            } else {
+                ""
+            },
+            full.mode,
+            cases.len(),
+            args.rust_arch,
+            args.python_arch
+        );
+        println!(
+            "Lambda limits at {memory_mb} MB ({:.2} vCPU): {}",
+            crate::exec::runtime_api::limits::vcpus(memory_mb),
+            limits.join(", ")
+        );
+        for f in files {
+            println!("wrote {f}");
+        }
     }
-    drop(stack);
-    Ok(if interrupted || crate::signal::stop_requested() {
+    drop(own_stack);
+    let code = if interrupted || crate::signal::stop_requested() {
         eprintln!("interrupted: the report holds what was measured; '—' marks what was not");
         exit::INTERRUPTED
     } else if args.gate && !passed {
         exit::GATE_FAILED
     } else {
         exit::OK
-    })
+    };
+    Ok((full, code))
+}
+
+/// `bench --memory …`: the same mix at each size, one stack for all, then the choice.
+async fn sweep(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
+    use crate::bench::tuning::{self, Point};
+    let cfg = project.function(&args.function)?;
+    if args.targets.remote() {
+        anyhow::bail!(
+            "--memory: a deployed side's memory is its configuration; sweep the local processes (drop --python-function/--rust-function/--*-url)"
+        );
+    }
+    let mut sizes = args.memory.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let dir = args
+        .reports
+        .clone()
+        .unwrap_or_else(|| project.reports_dir());
+    crate::fsutil::check_output_dir(&dir, "--reports")?;
+    let stack = Stack::attach_or_start(project).await?;
+    let started_at = chrono::Utc::now();
+    let mut rust: Vec<Point> = Vec::new();
+    let mut python: Vec<Point> = Vec::new();
+    let mut last = exit::OK;
+    for &mb in &sizes {
+        let mut one = args.clone();
+        one.memory = Vec::new();
+        one.memory_mb = Some(mb);
+        let (report, code) = run_one(project, &one, Some(&stack), true).await?;
+        rust.push(Point::of(mb, &report.rust));
+        if let Some(p) = &report.python {
+            python.push(Point::of(mb, p));
+        }
+        last = code;
+        if code == exit::INTERRUPTED {
+            break;
+        }
+    }
+    let choice_rust = tuning::choose(&rust);
+    let choice_python = tuning::choose(&python);
+    let mut t = super::table();
+    t.set_header(vec![
+        "memory (MB)",
+        "vCPU",
+        "side",
+        "p50 (ms)",
+        "p99 (ms)",
+        "cold p50 (ms)",
+        "errors",
+        "peak RSS (MB)",
+        "$ / 1M",
+        "",
+    ]);
+    let fmt = |v: Option<f64>, digits: usize| v.map_or("—".into(), |x| format!("{x:.digits$}"));
+    for (name, pts, choice) in [
+        ("python", &python, choice_python),
+        ("rust", &rust, choice_rust),
+    ] {
+        for p in pts.iter() {
+            let mark = match choice {
+                Some(c) if c.balanced_mb == p.memory_mb && c.cheapest_mb == p.memory_mb => {
+                    "cheapest, chosen"
+                }
+                Some(c) if c.balanced_mb == p.memory_mb => "chosen (fastest within 10 %)",
+                Some(c) if c.cheapest_mb == p.memory_mb => "cheapest",
+                _ => "",
+            };
+            t.add_row(vec![
+                p.memory_mb.to_string(),
+                format!("{:.2}", p.vcpus),
+                name.to_owned(),
+                fmt(p.p50_ms, 2),
+                fmt(p.p99_ms, 2),
+                fmt(p.cold_p50_ms, 1),
+                format!("{}/{}", p.errors, p.requests),
+                format!("{:.1}", p.peak_rss_mb),
+                fmt(p.cost_per_million_usd, 3),
+                mark.to_owned(),
+            ]);
+        }
+    }
+    println!("{t}");
+    let stamp = started_at.format("%Y%m%dT%H%M%SZ").to_string();
+    let json_path = dir.join(format!("bench-{stamp}-sweep.json"));
+    let svg_path = dir.join(format!("bench-{stamp}-sweep.svg"));
+    let mut plotted: Vec<(&str, &[Point])> = Vec::new();
+    if !python.is_empty() {
+        plotted.push(("python", &python));
+    }
+    plotted.push(("rust", &rust));
+    tuning::write_svg(&svg_path, &args.function, &plotted)?;
+    let doc = serde_json::json!({
+        "function": args.function,
+        "started_at": started_at.to_rfc3339(),
+        "sizes": sizes,
+        "rust": rust,
+        "python": python,
+        "choice": {"rust": choice_rust, "python": choice_python},
+        "files": [svg_path.display().to_string()],
+    });
+    crate::fsutil::write_atomic(&json_path, &serde_json::to_vec_pretty(&doc)?)?;
+    match choice_rust {
+        Some(c) => println!(
+            "Rust: cheapest {} MB, chosen {} MB (the fastest p99 within 10 % of the cheapest cost)",
+            c.cheapest_mb, c.balanced_mb
+        ),
+        None => println!("Rust: no size ran without errors; nothing chosen"),
+    }
+    if let Some(c) = choice_python {
+        println!(
+            "Python: cheapest {} MB, chosen {} MB",
+            c.cheapest_mb, c.balanced_mb
+        );
+    }
+    println!(
+        "wrote {}\nwrote {}",
+        svg_path.display(),
+        json_path.display()
+    );
+    if args.write_template {
+        let Some(c) = choice_rust else {
+            anyhow::bail!("--write-template: no size ran without errors, so none is written");
+        };
+        let chosen = rust
+            .iter()
+            .find(|p| p.memory_mb == c.balanced_mb)
+            .expect("the chosen size was measured");
+        let file = project.root.join(crate::hybrid::RUST_TEMPLATE);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let hybrid_file = project.root.join(crate::hybrid::HYBRID_TEMPLATE);
+        // The hybrid follows when it was current, with the options it records.
+        let committed = std::fs::read_to_string(&hybrid_file).ok();
+        let options = committed
+            .as_deref()
+            .map(crate::hybrid::Options::of_template)
+            .unwrap_or_default();
+        let hybrid_was_current =
+            committed.is_some() && committed == crate::hybrid::generate_for(project, &options).ok();
+        let evidence = vec![
+            format!(
+                "{} (Lambda limits: {}), sizes {}: cheapest {} MB, chosen {} MB",
+                started_at.format("%Y-%m-%d"),
+                chosen.lambda_limits,
+                sizes
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                c.cheapest_mb,
+                c.balanced_mb
+            ),
+            format!(
+                "at {} MB: p50 {} ms, p99 {} ms, ${} per 1M requests, 0/{} errors ({})",
+                chosen.memory_mb,
+                fmt(chosen.p50_ms, 2),
+                fmt(chosen.p99_ms, 2),
+                fmt(chosen.cost_per_million_usd, 3),
+                chosen.requests,
+                json_path
+                    .strip_prefix(&project.root)
+                    .unwrap_or(&json_path)
+                    .display()
+            ),
+        ];
+        // The Rust twin of the function's resource (as `functions list` names it).
+        let resource = format!("{}Rust", cfg.template_resource);
+        let updated = tuning::set_memory_size(
+            &text,
+            &file.display().to_string(),
+            &resource,
+            c.balanced_mb,
+            &evidence,
+        )?;
+        crate::fsutil::write_atomic(&file, updated.as_bytes())?;
+        println!(
+            "{}: {resource} MemorySize {} MB",
+            file.display(),
+            c.balanced_mb
+        );
+        if hybrid_was_current {
+            let hybrid = crate::hybrid::generate_for(project, &options)?;
+            crate::fsutil::write_atomic(&hybrid_file, hybrid.as_bytes())?;
+            println!("{}: regenerated", hybrid_file.display());
+        } else {
+            println!(
+                "{} was not current before; run `manuel-migrate functions hybrid-template` with your options",
+                hybrid_file.display()
+            );
+        }
+    }
+    drop(stack);
+    Ok(last)
 }
 
 fn bar(total: u64, prefix: &str, duration: Option<std::time::Duration>) -> ProgressBar {

@@ -170,6 +170,15 @@ impl TempProject {
         }
     }
 
+    /// A project holding these files of ours as well (e.g. the templates).
+    pub fn with(items: &[&str]) -> Self {
+        let mut all = vec!["manuel-migrate.toml", "parity-fixtures"];
+        all.extend_from_slice(items);
+        Self {
+            dir: workspace(&all),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -190,3 +190,208 @@ async fn a_reset_gives_back_the_provisioned_stack_whatever_a_case_changed() {
     stack.reset().await.unwrap();
     assert_eq!(next_pool_id(&stack).await, first);
 }
+
+/// A setup with every kind of value a fixture seeds: DynamoDB types down to nested maps, lists
+/// and sets, objects with and without a type, user metadata, a PNG, another bucket, Redis
+/// strings with and without a TTL.
+fn rich_setup() -> manuel_migrate::exec::state::Setup {
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\nnot really");
+    serde_json::from_value(serde_json::json!({
+        "dynamodb": [
+            {"table": "{usage_table}", "item": {
+                "user_id": {"S": "u1"}, "date": {"S": "{date}"},
+                "daily_count": {"N": "3"}, "ratio": {"N": "0.25"}, "huge": {"N": "12345678901234567890123456789012345678"},
+                "flag": {"BOOL": true}, "none": {"NULL": true},
+                "list": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"deep": {"N": "2.5"}}}]},
+                "map": {"M": {"k": {"S": "v"}, "n": {"N": "7"}}},
+                "tags": {"SS": ["b", "a"]}, "nums": {"NS": ["2", "1"]},
+                "blob": {"B": "AAEC"}
+            }},
+            {"table": "{usage_table}", "item": {"user_id": {"S": "cost#u1"}, "date": {"S": "{iso}"}, "cost": {"N": "0.0001"}}},
+            {"table": "manuel-error-tracking-{stage}", "item": {"error_id": {"S": "e-1"}, "severity": {"S": "HIGH"}, "timestamp": {"S": "{iso-60}"}}}
+        ],
+        "s3": [
+            {"bucket": "{manuals_bucket}", "key": "manuals/u1/guide.pdf", "body": "%PDF-1.4 text",
+             "content_type": "application/pdf", "metadata": {"Display_Name": "Kaffeemaschine Küche ☕", "original-name": "g.pdf"}},
+            {"bucket": "{manuals_bucket}", "key": "manuals/u1/untyped.bin", "body": "plain"},
+            {"bucket": "{manuals_bucket}", "key": "processed-pages/0f8fad5b-d9cb-469f-a165-70867728950e.png",
+             "body_base64": png, "content_type": "image/png"},
+            {"bucket": "{audio_bucket}", "key": "audio/u1/a.wav", "body": "RIFF", "content_type": "audio/wav"}
+        ],
+        "redis": [
+            {"key": "query:u1:abc", "value": {"answer": "x", "cached_at": 1794744000.5}, "ttl": 3600},
+            {"key": "plain", "value": "text"}
+        ]
+    }))
+    .unwrap()
+}
+
+/// Messages, a published notification and a Transcribe job: the rest of what a snapshot reads.
+async fn leave_messages_and_a_job(stack: &Stack) {
+    let conf = stack.sdk_config().await;
+    let vars = stack.vars();
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for body in ["{\"b\": 2}", "not json"] {
+        sqs.send_message()
+            .queue_url(&vars["error_queue"])
+            .message_body(body)
+            .message_attributes(
+                "kind",
+                aws_sdk_sqs::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("test")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_sdk_sns::Client::new(&conf)
+        .publish()
+        .topic_arn(&vars["error_topic"])
+        .subject("Alert")
+        .message("{\"severity\": \"HIGH\"}")
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_transcribe::Client::new(&conf)
+        .start_transcription_job()
+        .transcription_job_name("transcribe-0f8fad5b-d9cb-469f-a165-70867728950e")
+        .language_code(aws_sdk_transcribe::types::LanguageCode::EnUs)
+        .media(
+            aws_sdk_transcribe::types::Media::builder()
+                .media_file_uri(format!("s3://{}/audio/u1/a.wav", stack.audio_bucket()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What a function reading the seeded objects and items gets back (beyond the snapshot).
+async fn as_read(stack: &Stack) -> Vec<String> {
+    let conf = stack.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut out = Vec::new();
+    for key in ["manuals/u1/guide.pdf", "manuals/u1/untyped.bin"] {
+        let o = s3
+            .get_object()
+            .bucket(stack.manuals_bucket())
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let mut meta: Vec<_> = o
+            .metadata()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        meta.sort();
+        out.push(format!(
+            "{key}: {:?} {:?} {:?} {:?}",
+            o.content_type(),
+            o.content_length(),
+            o.e_tag(),
+            meta
+        ));
+    }
+    let item = aws_sdk_dynamodb::Client::new(&conf)
+        .get_item()
+        .table_name(stack.usage_table())
+        .key(
+            "user_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("u1".into()),
+        )
+        .key(
+            "date",
+            aws_sdk_dynamodb::types::AttributeValue::S(
+                chrono::Utc::now().format("%Y-%m-%d").to_string(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut attrs: Vec<_> = item
+        .item()
+        .unwrap()
+        .iter()
+        // Maps as sorted JSON (the SDK's HashMap has no order); sets in the order read.
+        .map(|(k, v)| match v {
+            aws_sdk_dynamodb::types::AttributeValue::M(_) => {
+                format!("{k}={}", manuel_migrate::exec::snapshot::attr_json(v))
+            }
+            other => format!("{k}={other:?}"),
+        })
+        .collect();
+    attrs.sort();
+    out.extend(attrs);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_reads_and_seeds_the_state_as_the_sdk_does() {
+    use manuel_migrate::exec::state;
+    use manuel_migrate::stack::Restore;
+    let p = TempProject::new();
+    let project = manuel_migrate::config::Project::load(p.path()).unwrap();
+    let stack = Stack::attach_or_start(&project).await.unwrap();
+    let setup = rich_setup();
+    let (dir, now) = (project.fixtures_dir(), chrono::Utc::now());
+
+    // Seeded through the SDK, read both ways.
+    stack.reset().await.unwrap();
+    state::seed(&stack, &setup, &dir, now).await.unwrap();
+    leave_messages_and_a_job(&stack).await;
+    let by_sdk = Snapshot::take_through_sdk(&stack).await.unwrap();
+    let by_moto = Snapshot::take(&stack).await.unwrap();
+    assert_eq!(by_moto, by_sdk);
+    // Not an empty agreement: every service shows what was put there.
+    assert_eq!(by_sdk.dynamodb.len(), 3, "{:?}", by_sdk.dynamodb.keys());
+    assert_eq!(by_sdk.s3.len(), 4, "{:?}", by_sdk.s3.keys());
+    assert_eq!(by_sdk.redis.len(), 2);
+    assert_eq!(by_sdk.sqs.len(), 2, "{:?}", by_sdk.sqs);
+    assert_eq!(by_sdk.sns.len(), 1, "{:?}", by_sdk.sns);
+    assert_eq!(by_sdk.transcribe.len(), 1);
+    // Reading through the SDK left every message visible: a second reading sees them all.
+    assert_eq!(Snapshot::take_through_sdk(&stack).await.unwrap(), by_sdk);
+    let read_sdk_seeded = as_read(&stack).await;
+
+    // Seeded by moto in the restore's request: the same state, read the same by a function.
+    let seed = state::moto_seed(&stack, &setup, &dir, now).unwrap();
+    assert_eq!(
+        stack.restore_seeded(seed.as_ref()).await.unwrap(),
+        Restore::Done
+    );
+    state::seed_redis(&stack, &setup, now).await.unwrap();
+    leave_messages_and_a_job(&stack).await;
+    let seeded_by_moto = Snapshot::take(&stack).await.unwrap();
+    assert_eq!(seeded_by_moto, by_sdk);
+    assert_eq!(Snapshot::take_through_sdk(&stack).await.unwrap(), by_sdk);
+    assert_eq!(as_read(&stack).await, read_sdk_seeded);
+
+    // A seed moto refuses names its entry; the restore itself happened.
+    let bad: state::Setup = serde_json::from_value(serde_json::json!({
+        "dynamodb": [{"table": "no-such-table", "item": {"k": {"S": "v"}}}]
+    }))
+    .unwrap();
+    let seed = state::moto_seed(&stack, &bad, &dir, now).unwrap();
+    match stack.restore_seeded(seed.as_ref()).await.unwrap() {
+        Restore::SeedRefused(m) => {
+            assert!(
+                m.contains("$.setup.dynamodb[0]") && m.contains("no-such-table"),
+                "{m}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    stack.reset().await.unwrap();
+    let fresh = Snapshot::take(&stack).await.unwrap();
+    assert!(fresh.dynamodb.is_empty() && fresh.s3.is_empty() && fresh.redis.is_empty());
+}

@@ -4,7 +4,7 @@
 use super::snapshot::Snapshot;
 use super::state::StateError;
 use super::{Answer, ExecError, Request, Runner};
-use crate::stack::Stack;
+use crate::stack::{Restore, Stack};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -25,21 +25,43 @@ impl<'s> StateGuard<'s> {
     }
 
     /// Fresh stack, then the request's setup (placeholders relative to its clock).
+    /// moto's checkpoint comes back with the setup's items and objects in one request, Redis is
+    /// flushed and seeded in one round trip; a moto without checkpoints is reset and seeded
+    /// through the SDK.
     pub async fn prepare(&self, req: &Request<'_>) -> Result<(), ExecError> {
-        self.stack.reset().await?;
-        if let Some(setup) = req.setup {
-            super::state::seed(self.stack, setup, &self.fixtures_dir, req.now)
+        let named = |e: StateError| match e {
+            StateError::Seed { at, message } => StateError::Seed {
+                at: format!("{} {at}", req.label),
+                message,
+            },
+            StateError::Invalid { at, message } => StateError::Invalid {
+                at: format!("{} {at}", req.label),
+                message,
+            },
+        };
+        let Some(setup) = req.setup else {
+            self.stack.reset().await?;
+            return Ok(());
+        };
+        let seed = super::state::moto_seed(self.stack, setup, &self.fixtures_dir, req.now)
+            .map_err(named)?;
+        match self.stack.restore_seeded(seed.as_ref()).await? {
+            Restore::Done => super::state::seed_redis(self.stack, setup, req.now)
                 .await
-                .map_err(|e| match e {
-                    StateError::Seed { at, message } => StateError::Seed {
-                        at: format!("{} {at}", req.label),
-                        message,
-                    },
-                    StateError::Invalid { at, message } => StateError::Invalid {
-                        at: format!("{} {at}", req.label),
-                        message,
-                    },
-                })?;
+                .map_err(named)?,
+            Restore::SeedRefused(message) => {
+                return Err(named(StateError::Seed {
+                    at: String::new(),
+                    message,
+                })
+                .into())
+            }
+            Restore::Unavailable => {
+                self.stack.reset().await?;
+                super::state::seed(self.stack, setup, &self.fixtures_dir, req.now)
+                    .await
+                    .map_err(named)?;
+            }
         }
         Ok(())
     }

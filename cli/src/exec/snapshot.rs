@@ -127,19 +127,139 @@ fn aws<E: std::error::Error>(call: &'static str) -> impl Fn(E) -> StackError {
 }
 
 impl Snapshot {
-    /// Read everything the stack holds. The services are read concurrently (moto serves each
-    /// request on its own thread), every object of a bucket too; entries are inserted in the
-    /// order the listings give them, so labels that collide are numbered the same way.
+    /// Read everything the stack holds: moto's own reading of its state in one request (see
+    /// `moto_server_local.py`), or, where this moto cannot give it, through the SDK; Redis
+    /// alongside. Both readings give the same snapshot (tests/reset.rs holds them to it).
     pub async fn take(stack: &Stack) -> Result<Snapshot, StackError> {
+        let (moto, redis) = tokio::try_join!(stack.moto_state(), redis_keys(stack))?;
+        match moto {
+            Some(dump) => Self::of_moto_state(dump, stack, redis),
+            None => Self::read_through_sdk(stack, redis).await,
+        }
+    }
+
+    /// The snapshot read through the SDK alone (ListTables/Scan, ListObjectsV2/GetObject,
+    /// ReceiveMessage, ListTranscriptionJobs), as a strict client sees the services. The
+    /// services are read concurrently (moto serves each request on its own thread), every
+    /// object of a bucket too; entries are inserted in the order the listings give them, so
+    /// labels that collide are numbered the same way.
+    pub async fn take_through_sdk(stack: &Stack) -> Result<Snapshot, StackError> {
+        let redis = redis_keys(stack).await?;
+        Self::read_through_sdk(stack, redis).await
+    }
+
+    async fn read_through_sdk(
+        stack: &Stack,
+        redis: BTreeMap<String, Value>,
+    ) -> Result<Snapshot, StackError> {
         let conf = stack.sdk_config().await;
         let (usage_table, manuals) = (stack.usage_table(), stack.manuals_bucket());
-        let (dynamodb, s3, (sqs, sns), transcribe, redis) = tokio::try_join!(
+        let (dynamodb, s3, (sqs, sns), transcribe) = tokio::try_join!(
             items(&conf, &usage_table),
             objects(&conf, &manuals),
             messages(&conf),
             jobs(&conf),
-            redis_keys(stack),
         )?;
+        Ok(Snapshot {
+            dynamodb,
+            s3,
+            redis,
+            sqs,
+            sns,
+            transcribe,
+        })
+    }
+
+    /// The snapshot of moto's reading: the same entries, labels and order as the SDK reading.
+    fn of_moto_state(
+        dump: Value,
+        stack: &Stack,
+        redis: BTreeMap<String, Value>,
+    ) -> Result<Snapshot, StackError> {
+        let bad = |message: String| StackError::Service {
+            service: "moto state".into(),
+            message,
+        };
+        let state: MotoState =
+            serde_json::from_value(dump).map_err(|e| bad(format!("unexpected answer: {e}")))?;
+        let (usage_table, manuals) = (stack.usage_table(), stack.manuals_bucket());
+        let mut dynamodb = BTreeMap::new();
+        for table in &state.dynamodb {
+            for raw in &table.items {
+                let mut item = std::collections::HashMap::new();
+                for (k, v) in raw {
+                    let attr = super::state::attribute(v, &format!("{}.{k}", table.table))
+                        .map_err(|e| bad(e.to_string()))?;
+                    item.insert(k.clone(), attr);
+                }
+                let (label, json) = item_entry(&table.table, &table.keys, &usage_table, &item);
+                insert_unique(&mut dynamodb, label, json);
+            }
+        }
+        let mut s3 = BTreeMap::new();
+        for o in state.s3 {
+            let raw = if o.bucket == manuals {
+                o.key.clone()
+            } else {
+                format!("{}/{}", o.bucket, o.key)
+            };
+            let mut entry = Map::new();
+            entry.insert("bucket".into(), Value::from(o.bucket));
+            entry.insert("key".into(), Value::from(o.key));
+            entry.insert(
+                "content_type".into(),
+                o.content_type.map_or(Value::Null, Value::from),
+            );
+            entry.insert(
+                "cache_control".into(),
+                o.cache_control.map_or(Value::Null, Value::from),
+            );
+            entry.insert(
+                "metadata".into(),
+                serde_json::to_value(o.metadata).unwrap_or_default(),
+            );
+            match (o.png_base64, o.sha256) {
+                (Some(png), _) => {
+                    entry.insert(
+                        "image".into(),
+                        Value::from(format!("data:image/png;base64,{png}")),
+                    );
+                }
+                (None, sha) => {
+                    entry.insert("size".into(), Value::from(o.size));
+                    entry.insert("sha256".into(), sha.map_or(Value::Null, Value::from));
+                }
+            }
+            insert_unique(&mut s3, label(&raw), entry.into());
+        }
+        let (mut sqs, mut sns) = (BTreeMap::new(), BTreeMap::new());
+        for q in state.sqs {
+            let entries = q
+                .messages
+                .iter()
+                .map(|m| {
+                    let attributes = sorted_attributes(m.attributes.iter().map(|(k, a)| {
+                        (k, Value::from(a.kind.clone()), Value::from(a.value.clone()))
+                    }));
+                    serde_json::json!({
+                        "body": serde_json::from_str::<Value>(&m.body)
+                            .unwrap_or_else(|_| Value::from(m.body.clone())),
+                        "attributes": attributes,
+                    })
+                })
+                .collect();
+            queue_entries(&q.queue, entries, &mut sqs, &mut sns);
+        }
+        let mut transcribe = BTreeMap::new();
+        for j in state.transcribe {
+            let mut entry = Map::new();
+            entry.insert("status".into(), j.status.map_or(Value::Null, Value::from));
+            entry.insert(
+                "language_code".into(),
+                j.language_code.map_or(Value::Null, Value::from),
+            );
+            insert_unique(&mut transcribe, label(&j.name), entry.into());
+        }
         Ok(Snapshot {
             dynamodb,
             s3,
@@ -238,32 +358,118 @@ async fn items(
     let mut out = BTreeMap::new();
     for (table, keys, rows) in per_table {
         for item in rows {
-            let key = keys
-                .iter()
-                .map(|k| {
-                    let v = item.get(k).map(attr_json).unwrap_or(Value::Null);
-                    let text = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    format!("{k}={text}")
-                })
-                .collect::<Vec<_>>()
-                .join(",");
-            let prefix = if table == usage_table {
-                String::new()
-            } else {
-                format!("{table}:")
-            };
-            let sorted: BTreeMap<&String, _> = item.iter().collect();
-            let json: Map<String, Value> = sorted
-                .into_iter()
-                .map(|(k, v)| (k.clone(), attr_json(v)))
-                .collect();
-            insert_unique(&mut out, label(&format!("{prefix}{key}")), json.into());
+            let (label, json) = item_entry(table, &keys, usage_table, &item);
+            insert_unique(&mut out, label, json);
         }
     }
     Ok(out)
+}
+
+/// An item's label (its key attributes; the usage table's without a table prefix) and value.
+fn item_entry(
+    table: &str,
+    keys: &[String],
+    usage_table: &str,
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> (String, Value) {
+    let key = keys
+        .iter()
+        .map(|k| {
+            let v = item.get(k).map(attr_json).unwrap_or(Value::Null);
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            format!("{k}={text}")
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let prefix = if table == usage_table {
+        String::new()
+    } else {
+        format!("{table}:")
+    };
+    let sorted: BTreeMap<&String, _> = item.iter().collect();
+    let json: Map<String, Value> = sorted
+        .into_iter()
+        .map(|(k, v)| (k.clone(), attr_json(v)))
+        .collect();
+    (label(&format!("{prefix}{key}")), json.into())
+}
+
+/// What `POST /__local/state` answers (moto_server_local.py).
+#[derive(serde::Deserialize)]
+struct MotoState {
+    dynamodb: Vec<TableState>,
+    s3: Vec<ObjectState>,
+    sqs: Vec<QueueState>,
+    transcribe: Vec<JobState>,
+}
+
+#[derive(serde::Deserialize)]
+struct TableState {
+    table: String,
+    keys: Vec<String>,
+    items: Vec<Map<String, Value>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ObjectState {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    cache_control: Option<String>,
+    metadata: BTreeMap<String, String>,
+    size: u64,
+    sha256: Option<String>,
+    png_base64: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct QueueState {
+    queue: String,
+    messages: Vec<MessageState>,
+}
+
+#[derive(serde::Deserialize)]
+struct MessageState {
+    body: String,
+    attributes: BTreeMap<String, AttributeState>,
+}
+
+#[derive(serde::Deserialize)]
+struct AttributeState {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct JobState {
+    name: String,
+    status: Option<String>,
+    language_code: Option<String>,
+}
+
+/// A queue's messages as entries: an observer queue's as what its topic published.
+fn queue_entries(
+    name: &str,
+    entries: Vec<Value>,
+    sqs: &mut BTreeMap<String, Value>,
+    sns: &mut BTreeMap<String, Value>,
+) {
+    let (map, base, mut entries) = match name.strip_suffix(crate::stack::OBSERVER_SUFFIX) {
+        Some(topic) => (
+            sns,
+            topic.to_owned(),
+            entries.iter().map(published).collect::<Vec<_>>(),
+        ),
+        None => (sqs, name.to_owned(), entries),
+    };
+    entries.sort_by_cached_key(crate::stack::bedrock::canonical);
+    for (i, v) in entries.into_iter().enumerate() {
+        map.insert(format!("{base}#{}", i + 1), v);
+    }
 }
 
 /// Every object of every bucket: type, caching, metadata and the body's digest (a PNG whole,
@@ -380,16 +586,39 @@ async fn object_entry(s3: &aws_sdk_s3::Client, name: &str, key: &str) -> Result<
 }
 
 /// Every Redis key: its value (JSON when it parses as Python's `json.loads` would) and TTL.
+/// Three round trips whatever the number of keys: the keys, their types and TTLs, the strings.
 async fn redis_keys(stack: &Stack) -> Result<BTreeMap<String, Value>, StackError> {
     let mut keys: Vec<Vec<u8>> = stack.redis(redis::cmd("KEYS").arg("*")).await?;
     keys.sort();
     let mut out = BTreeMap::new();
-    for raw_key in keys {
-        let key = String::from_utf8_lossy(&raw_key).into_owned();
-        let kind: String = stack.redis(redis::cmd("TYPE").arg(&raw_key)).await?;
-        let ttl: i64 = stack.redis(redis::cmd("TTL").arg(&raw_key)).await?;
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let mut pipe = redis::pipe();
+    for k in &keys {
+        pipe.cmd("TYPE").arg(k).cmd("TTL").arg(k);
+    }
+    let kinds: Vec<(String, i64)> = stack.redis_pipe(&pipe).await?;
+    let strings: Vec<&Vec<u8>> = keys
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, (kind, _))| kind == "string")
+        .map(|(k, _)| k)
+        .collect();
+    let mut values: Vec<Option<Vec<u8>>> = Vec::new();
+    if !strings.is_empty() {
+        let mut pipe = redis::pipe();
+        for k in &strings {
+            pipe.cmd("GET").arg(*k);
+        }
+        values = stack.redis_pipe(&pipe).await?;
+    }
+    let mut values = values.into_iter();
+    for (raw_key, (kind, ttl)) in keys.iter().zip(kinds) {
+        let key = String::from_utf8_lossy(raw_key).into_owned();
         let value = if kind == "string" {
-            let bytes: Vec<u8> = stack.redis(redis::cmd("GET").arg(&raw_key)).await?;
+            // A key that expired between the reads is read as empty.
+            let bytes = values.next().flatten().unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes).into_owned();
             manuel_shared::pyvalue::loads(&text)
                 .ok()
@@ -505,19 +734,7 @@ async fn messages(
                 .await
                 .map_err(aws("sqs:ChangeMessageVisibilityBatch"))?;
         }
-        let (map, base, entries) = match name.strip_suffix(crate::stack::OBSERVER_SUFFIX) {
-            Some(topic) => (
-                &mut sns_entries,
-                topic.to_owned(),
-                entries.iter().map(published).collect::<Vec<_>>(),
-            ),
-            None => (&mut sqs_entries, name.clone(), entries),
-        };
-        let mut entries = entries;
-        entries.sort_by_cached_key(crate::stack::bedrock::canonical);
-        for (i, v) in entries.into_iter().enumerate() {
-            map.insert(format!("{base}#{}", i + 1), v);
-        }
+        queue_entries(&name, entries, &mut sqs_entries, &mut sns_entries);
     }
     Ok((sqs_entries, sns_entries))
 }

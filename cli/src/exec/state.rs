@@ -452,26 +452,88 @@ pub async fn seed(
             req.send().await.map_err(|e| fail(at, &e))?;
         }
     }
-    for (i, r) in setup.redis.iter().enumerate() {
-        let at = format!("$.setup.redis[{i}]");
+    seed_redis(stack, setup, now).await
+}
+
+/// The Redis part of a setup, in one round trip.
+pub async fn seed_redis(
+    stack: &Stack,
+    setup: &Setup,
+    now: DateTime<Utc>,
+) -> Result<(), StateError> {
+    if setup.redis.is_empty() {
+        return Ok(());
+    }
+    let vars = stack.vars();
+    let mut pipe = redis::pipe();
+    for r in &setup.redis {
         let value = match expand_value(&r.value, &vars, now) {
             Value::String(s) => s,
             other => manuel_shared::pyjson::dumps(&other),
         };
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(x(&r.key)).arg(value);
+        let cmd = pipe.cmd("SET").arg(expand(&r.key, &vars, now)).arg(value);
         if let Some(t) = r.ttl {
             cmd.arg("EX").arg(t);
         }
-        stack
-            .redis::<()>(&cmd)
-            .await
-            .map_err(|e| StateError::Seed {
-                at,
-                message: e.to_string(),
-            })?;
+        cmd.ignore();
     }
-    Ok(())
+    stack
+        .redis_pipe::<()>(&pipe)
+        .await
+        .map_err(|e| StateError::Seed {
+            at: "$.setup.redis".into(),
+            message: e.to_string(),
+        })
+}
+
+/// The DynamoDB and S3 part of a setup, expanded, as moto's restore stores it in the same
+/// request (`moto_server_local.py`): `None` when there is none.
+pub fn moto_seed(
+    stack: &Stack,
+    setup: &Setup,
+    fixtures_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<Option<Value>, StateError> {
+    use base64::Engine as _;
+    if setup.dynamodb.is_empty() && setup.s3.is_empty() {
+        return Ok(None);
+    }
+    let vars = stack.vars();
+    let x = |s: &str| expand(s, &vars, now);
+    let mut items = Vec::new();
+    for (i, d) in setup.dynamodb.iter().enumerate() {
+        let at = format!("$.setup.dynamodb[{i}]");
+        let mut item = serde_json::Map::new();
+        for (k, v) in &d.item {
+            let v = expand_value(v, &vars, now);
+            attribute(&v, &format!("{at}.item.{k}"))?;
+            item.insert(x(k), v);
+        }
+        items.push(serde_json::json!({"table": x(&d.table), "item": item}));
+    }
+    let mut objects = Vec::new();
+    for (i, o) in setup.s3.iter().enumerate() {
+        let at = format!("$.setup.s3[{i}]");
+        let body = s3_body(o, fixtures_dir, &at)?;
+        let mut metadata = serde_json::Map::new();
+        for (k, v) in &o.metadata {
+            let v = v.as_str().ok_or_else(|| StateError::Invalid {
+                at: format!("{at}.metadata.{k}"),
+                message: "metadata values are strings".into(),
+            })?;
+            metadata.insert(k.to_lowercase(), Value::from(x(v)));
+        }
+        objects.push(serde_json::json!({
+            "bucket": x(&o.bucket),
+            "key": x(&o.key),
+            "body_base64": base64::engine::general_purpose::STANDARD.encode(body),
+            // Without a type the SDK's PutObject sends application/octet-stream (moto's own
+            // default would be binary/octet-stream): seeded either way, the object is the same.
+            "content_type": o.content_type.as_deref().unwrap_or("application/octet-stream"),
+            "metadata": metadata,
+        }));
+    }
+    Ok(Some(serde_json::json!({"dynamodb": items, "s3": objects})))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ pub mod cognito;
 pub mod moto;
 mod private;
 mod resources;
-pub use resources::{manuals_bucket_name, OBSERVER_SUFFIX};
+pub use resources::{manuals_bucket_name, Restore, OBSERVER_SUFFIX};
 mod services;
 pub mod transcripts;
 
@@ -138,6 +138,12 @@ pub struct Stack {
     tokens: std::sync::OnceLock<Option<std::sync::Arc<cognito::Tokens>>>,
     /// The SDK configuration for moto, made once: its HTTP client keeps its connections.
     sdk: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    /// One HTTP client for moto's local endpoints (checkpoint, restore, state): its pool keeps
+    /// the connection between cases.
+    http: std::sync::OnceLock<reqwest::Client>,
+    /// One multiplexed Redis connection for the tool's own reads and writes (reset, seed,
+    /// snapshot), made on first use.
+    redis_con: tokio::sync::OnceCell<redis::aio::MultiplexedConnection>,
     /// Where moto's Cognito signing key is (for expired test tokens).
     moto_key: PathBuf,
     /// The tables, queues and topics of `[stack]` in manuel-migrate.toml.
@@ -230,6 +236,8 @@ impl Stack {
             names: p.clone(),
             tokens: Default::default(),
             sdk: Default::default(),
+            http: Default::default(),
+            redis_con: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),
         };
@@ -392,6 +400,8 @@ impl Stack {
             names: p.clone(),
             tokens: Default::default(),
             sdk: Default::default(),
+            http: Default::default(),
+            redis_con: Default::default(),
             moto_key: project.moto_cognito_key(),
             resources: project.config.stack.clone(),
         })
@@ -434,7 +444,45 @@ impl Stack {
 
     /// One Redis command against the stack's server (any reply type, binary-safe).
     pub async fn redis<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StackError> {
-        services::redis_query(self.info.redis.port, cmd).await
+        let mut con = self.redis_connection().await?;
+        Self::redis_timed(self.info.redis.port, cmd.query_async::<T>(&mut con)).await
+    }
+
+    /// Several Redis commands in one round trip.
+    pub async fn redis_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, StackError> {
+        let mut con = self.redis_connection().await?;
+        Self::redis_timed(self.info.redis.port, pipe.query_async::<T>(&mut con)).await
+    }
+
+    async fn redis_connection(&self) -> Result<redis::aio::MultiplexedConnection, StackError> {
+        let port = self.info.redis.port;
+        self.redis_con
+            .get_or_try_init(|| async move {
+                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+                    .map_err(|e| redis_error(port, e.to_string()))?;
+                Self::redis_timed(port, client.get_multiplexed_async_connection()).await
+            })
+            .await
+            .cloned()
+    }
+
+    async fn redis_timed<T>(
+        port: u16,
+        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StackError> {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(redis_error(port, e.to_string())),
+            Err(_) => Err(redis_error(port, "timed out".into())),
+        }
+    }
+
+    /// The client for moto's local endpoints.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(reqwest::Client::new)
     }
 
     /// Health of each service: (name, pid, port, alive, healthy detail).
@@ -452,6 +500,13 @@ impl Stack {
             out.push((svc.clone(), alive, detail));
         }
         out
+    }
+}
+
+fn redis_error(port: u16, message: String) -> StackError {
+    StackError::Service {
+        service: format!("redis 127.0.0.1:{port}"),
+        message,
     }
 }
 

@@ -10,6 +10,11 @@ Corrections (each measured; README, "Local AWS"):
   S3 answers <VersioningConfiguration> (with <Status> only once versioning was ever set).
   botocore ignores the root element, the Rust SDK rejects any other root as an unhandled error.
 
+- Date: an answer carries the caller's clock (the X-Amz-Date it signed with) as its Date. The
+  function processes run under a case's pinned clock; a Date weeks away makes the Rust SDK read
+  each error answer as clock skew and retry it with backoff, which the deployed function never
+  does (AWS's clock and Lambda's agree).
+
 Additions (not AWS APIs; only the CLI calls them):
 - POST /__local/checkpoint keeps a deep copy of every backend's state and of moto's seeded
   random generator; POST /__local/restore puts that state back (a backend created after the
@@ -18,8 +23,24 @@ Additions (not AWS APIs; only the CLI calls them):
   millisecond instead of a few hundred (table, buckets, Cognito pool and users, queues and
   topics are not created again). Answers 200 with a JSON body, or 409 when nothing was
   checkpointed, or 500 with the Python error (the CLI then falls back to a full reset).
+  The restore may carry a case's setup as its JSON body ({"dynamodb": [{"table", "item"}],
+  "s3": [{"bucket", "key", "body_base64", "content_type", "metadata"}]}, region=R in the
+  query): moto's own put_item/put_object store it right after the restore, as PutItem and
+  PutObject would (metadata as their headers give it), in one request instead of one per
+  entry. A setup moto refuses answers 422 with the error.
+- POST /__local/state?region=R reads, in one request and under moto's lock, what a state
+  snapshot holds: every DynamoDB item (wire JSON) with its table's key names, every S3 object
+  (latest version; type, caching, user metadata, and the body's size and SHA-256, or the body
+  itself when it is a PNG), every visible SQS message (body and message attributes) and every
+  Transcribe job (status, language). The CLI's snapshot reads it instead of some fifteen SDK
+  calls (the SDK reading stays as the fallback, and a test holds the two to the same result).
+  Nothing is changed: no backend is created, no message's visibility moves, no job advances.
 """
+import base64
 import copy
+import datetime
+import email.utils
+import hashlib
 import json
 import sys
 import threading
@@ -29,6 +50,7 @@ from xml.sax.saxutils import escape
 from moto.core.base_backend import BackendDict, backend_lock
 from moto.core.model_instances import reset_model_data
 from moto.moto_api._internal import mock_random
+from moto.s3.models import FakeDeleteMarker
 from moto.s3.responses import S3Response
 from moto.server import DomainDispatcherApplication, main
 
@@ -101,6 +123,133 @@ def _restore_state():
     return {"backends": len(dicts)}
 
 
+def _backends(service, region):
+    """The existing backends of one service in one region (or partition), every account."""
+    for d in BackendDict._instances:
+        if getattr(d, "service_name", None) != service:
+            continue
+        for regions in d.values():
+            backend = dict.get(regions, region)
+            if backend is not None:
+                yield backend
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _as_header(text):
+    """A header value as WSGI hands it to moto: the bytes sent, read as Latin-1."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _of_header(value):
+    """A stored header value as a client reads it back: the bytes on the wire, as UTF-8."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+META = "x-amz-meta-"
+
+
+def _state(region):
+    out = {"dynamodb": [], "s3": [], "sqs": [], "transcribe": []}
+    with backend_lock:
+        for backend in _backends("dynamodb", region):
+            for name, table in backend.tables.items():
+                keys = [k for k in (table.hash_key_attr, table.range_key_attr) if k]
+                items = [item.to_json()["Attributes"] for item in table.all_items()]
+                out["dynamodb"].append({"table": name, "keys": keys, "items": items})
+        for backend in _backends("s3", "aws"):
+            for name, bucket in backend.buckets.items():
+                for key_name in sorted(bucket.keys.keys()):
+                    key = bucket.keys[key_name]
+                    if isinstance(key, FakeDeleteMarker):
+                        continue
+                    meta = key.metadata
+                    body = key.value
+                    entry = {
+                        "bucket": name,
+                        "key": key_name,
+                        "content_type": _of_header(meta.get("Content-Type")),
+                        "cache_control": _of_header(meta.get("Cache-Control")),
+                        "metadata": {
+                            k[len(META):].lower(): _of_header(v)
+                            for k, v in meta.items()
+                            if k.lower().startswith(META)
+                        },
+                        "size": len(body),
+                    }
+                    if body.startswith(PNG):
+                        entry["png_base64"] = base64.b64encode(body).decode()
+                    else:
+                        entry["sha256"] = hashlib.sha256(body).hexdigest()
+                    out["s3"].append(entry)
+        for backend in _backends("sqs", region):
+            for name, queue in backend.queues.items():
+                messages = [
+                    {
+                        "body": m.body,
+                        "attributes": {
+                            k: {"type": a.get("DataType"), "value": a.get("StringValue")}
+                            for k, a in m.message_attributes.items()
+                        },
+                    }
+                    for m in queue.messages
+                ]
+                out["sqs"].append({"queue": name, "messages": messages})
+        for backend in _backends("transcribe", region):
+            for name, job in backend.transcriptions.items():
+                out["transcribe"].append(
+                    {"name": name, "status": job.status, "language_code": job.language_code}
+                )
+    return out
+
+
+class SeedError(Exception):
+    pass
+
+
+def _seed(region, seed):
+    for i, d in enumerate(seed.get("dynamodb", [])):
+        backend = next((b for b in _backends("dynamodb", region) if d["table"] in b.tables), None)
+        if backend is None:
+            raise SeedError(f"$.setup.dynamodb[{i}]: ResourceNotFoundException: no table {d['table']}")
+        try:
+            backend.put_item(d["table"], d["item"])
+        except Exception as e:  # noqa: BLE001 - reported as the seed's error
+            raise SeedError(f"$.setup.dynamodb[{i}]: {type(e).__name__}: {e}") from e
+    for i, o in enumerate(seed.get("s3", [])):
+        backend = next((b for b in _backends("s3", "aws") if o["bucket"] in b.buckets), None)
+        if backend is None:
+            raise SeedError(f"$.setup.s3[{i}]: NoSuchBucket: {o['bucket']}")
+        try:
+            key = backend.put_object(o["bucket"], o["key"], base64.b64decode(o["body_base64"]))
+            meta = {}
+            if o.get("content_type") is not None:
+                meta["Content-Type"] = o["content_type"]
+            for k, v in (o.get("metadata") or {}).items():
+                # As a PutObject header reaches moto: its UTF-8 bytes read as Latin-1 (WSGI).
+                meta[f"{META}{k}".lower()] = _as_header(v)
+            key.set_metadata(meta)
+            key.set_acl(backend.buckets[o["bucket"]].acl)
+        except Exception as e:  # noqa: BLE001 - reported as the seed's error
+            raise SeedError(f"$.setup.s3[{i}]: {type(e).__name__}: {e}") from e
+
+
+def _wire(value):
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _body(environ):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    return json.loads(raw) if raw.strip() else None
+
+
 _dispatch = DomainDispatcherApplication.__call__
 
 
@@ -112,12 +261,49 @@ def _call(self, environ, start_response):
             out = _checkpoint_state() if path.endswith("checkpoint") else _restore_state()
             status = "200 OK" if out is not None else "409 Conflict"
             out = out or {"error": "no checkpoint"}
+            seed = _body(environ) if out.get("backends") and path.endswith("restore") else None
+            if seed:
+                from urllib.parse import parse_qs
+
+                region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
+                with backend_lock:
+                    _seed(region, seed)
+                out["seeded"] = True
+        except SeedError as e:
+            status, out = "422 Unprocessable Entity", {"error": str(e)}
         except Exception as e:  # noqa: BLE001 - the CLI falls back to a full reset
             status, out = "500 Internal Server Error", {"error": f"{type(e).__name__}: {e}"}
         out["ms"] = round((time.perf_counter() - started) * 1000, 3)
         body = json.dumps(out).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+    if path == "/__local/state" and environ.get("REQUEST_METHOD") == "POST":
+        from urllib.parse import parse_qs
+
+        region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
+        try:
+            status, out = "200 OK", _state(region)
+            # Bytes (a binary attribute inside a map or list) as base64, as the wire has them.
+            body = json.dumps(out, default=_wire).encode()
+        except Exception as e:  # noqa: BLE001 - the CLI falls back to reading through the SDK
+            status = "500 Internal Server Error"
+            body = json.dumps({"error": f"{type(e).__name__}: {e}"}).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+    signed = environ.get("HTTP_X_AMZ_DATE")
+    if signed:
+        try:
+            t = datetime.datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            t = None
+        if t is not None:
+            date = email.utils.format_datetime(t, usegmt=True)
+
+            def with_date(status, headers, exc_info=None):
+                headers = [(k, v) for k, v in headers if k.lower() != "date"] + [("Date", date)]
+                return start_response(status, headers, exc_info)
+
+            return _dispatch(self, environ, with_date)
     return _dispatch(self, environ, start_response)
 
 

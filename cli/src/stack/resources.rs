@@ -1,12 +1,23 @@
 //! What the stack provides to functions: names, endpoints, the environment both SDKs read,
 //! the resources (table, buckets) and the reset to that fresh state.
 
-use super::{aws_message, services, Stack, StackError};
+use super::{aws_message, Stack, StackError};
 use std::collections::BTreeMap;
 
 /// Name suffix of the queues that observe topics (not state of their own: their messages are
 /// the topic's).
 pub const OBSERVER_SUFFIX: &str = "--observed";
+
+/// How a restore went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restore {
+    /// The checkpoint is back (and the seed stored).
+    Done,
+    /// This moto has no checkpoint (or no such endpoint): nothing changed.
+    Unavailable,
+    /// The checkpoint is back but moto refused the seed: its error, naming the entry.
+    SeedRefused(String),
+}
 
 /// The manuals bucket of a stage (as backend/template.yaml names it).
 pub fn manuals_bucket_name(stage: &str, account_id: &str) -> String {
@@ -355,7 +366,8 @@ impl Stack {
     /// status (logged), `Err` when it could not be reached.
     async fn local_api(&self, what: &str) -> Result<bool, StackError> {
         let url = format!("{}/__local/{what}", self.moto_url());
-        let resp = reqwest::Client::new()
+        let resp = self
+            .http()
             .post(&url)
             .send()
             .await
@@ -378,16 +390,97 @@ impl Stack {
         }
     }
 
+    /// moto's own reading of the state a snapshot holds (`POST /__local/state`, see
+    /// `moto_server_local.py`); `Ok(None)` when this moto cannot give it (a stack started by an
+    /// older version, or an error it logged), and the snapshot reads through the SDK instead.
+    pub async fn moto_state(&self) -> Result<Option<serde_json::Value>, StackError> {
+        let url = format!("{}/__local/state", self.moto_url());
+        let resp = self
+            .http()
+            .post(&url)
+            .query(&[("region", self.names.region.as_str())])
+            .send()
+            .await
+            .map_err(|e| StackError::Service {
+                service: "moto state".into(),
+                message: e.to_string(),
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            if status != reqwest::StatusCode::NOT_FOUND {
+                tracing::warn!("moto state answered {status}: {body}");
+            }
+            return Ok(None);
+        }
+        resp.json()
+            .await
+            .map(Some)
+            .map_err(|e| StackError::Service {
+                service: "moto state".into(),
+                message: e.to_string(),
+            })
+    }
+
     /// Return every service to its freshly provisioned state: moto's checkpoint restored (or,
     /// without one, moto reset and provisioned again), Redis flushed.
     pub async fn reset(&self) -> Result<(), StackError> {
-        if self.local_api("restore").await? {
-            return services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL"))
-                .await;
+        match self.restore_seeded(None).await? {
+            Restore::Done => Ok(()),
+            Restore::Unavailable => {
+                self.full_reset().await?;
+                self.checkpoint().await?;
+                Ok(())
+            }
+            Restore::SeedRefused(message) => Err(StackError::Service {
+                service: "moto restore".into(),
+                message,
+            }),
         }
-        self.full_reset().await?;
-        self.checkpoint().await?;
-        Ok(())
+    }
+
+    /// Restore moto's checkpoint and store `seed` (DynamoDB items and S3 objects, see
+    /// `moto_server_local.py`) in the same request; Redis flushed. `Unavailable` when this moto
+    /// has no checkpoint to restore (nothing was changed: reset and seed another way).
+    pub async fn restore_seeded(
+        &self,
+        seed: Option<&serde_json::Value>,
+    ) -> Result<Restore, StackError> {
+        let url = format!("{}/__local/restore", self.moto_url());
+        let mut req = self
+            .http()
+            .post(&url)
+            .query(&[("region", self.names.region.as_str())]);
+        if let Some(seed) = seed {
+            req = req.json(seed);
+        }
+        let flush = redis::cmd("FLUSHALL");
+        let (resp, ()) = tokio::try_join!(
+            async {
+                req.send().await.map_err(|e| StackError::Service {
+                    service: "moto restore".into(),
+                    message: e.to_string(),
+                })
+            },
+            self.redis::<()>(&flush),
+        )?;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            tracing::debug!("moto restore: {body}");
+            return Ok(Restore::Done);
+        }
+        if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            let message = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .unwrap_or(body);
+            return Ok(Restore::SeedRefused(message));
+        }
+        if status != reqwest::StatusCode::NOT_FOUND {
+            tracing::warn!("moto restore answered {status}: {body}");
+        }
+        Ok(Restore::Unavailable)
     }
 
     /// moto reset and provisioned again (the same ids: moto's seed), Redis flushed.
@@ -402,7 +495,7 @@ impl Stack {
                 service: "moto reset".into(),
                 message: e.to_string(),
             })?;
-        services::redis_query::<()>(self.info.redis.port, &redis::cmd("FLUSHALL")).await?;
+        self.redis::<()>(&redis::cmd("FLUSHALL")).await?;
         let cognito = self.provision().await?;
         // The seed makes the ids the same after every reset; recordings depend on it.
         if self.info.cognito.as_ref().is_some_and(|c| *c != cognito) {

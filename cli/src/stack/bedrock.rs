@@ -224,9 +224,27 @@ async fn handle(
     axum::extract::State(state): axum::extract::State<Arc<ReplayState>>,
     method: Method,
     uri: Uri,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let mut r = answer(state, method, uri, body).await;
+    if let Some(date) = caller_date(&headers) {
+        r.headers_mut().insert("date", date);
+    }
+    r
+}
+
+/// The caller's clock as the `Date` of the answer: the time it signed the request with
+/// (`X-Amz-Date`, `20261115T120000Z`) in HTTP's format. A function process runs under the
+/// case's pinned clock, and a real Date weeks away makes the Rust SDK read every error
+/// answer as clock skew and retry it (seconds of backoff the deployed function never spends).
+fn caller_date(headers: &HeaderMap) -> Option<HeaderValue> {
+    let signed = headers.get("x-amz-date")?.to_str().ok()?;
+    let t = chrono::NaiveDateTime::parse_from_str(signed, "%Y%m%dT%H%M%SZ").ok()?;
+    HeaderValue::from_str(&t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
+}
+
+async fn answer(state: Arc<ReplayState>, method: Method, uri: Uri, body: Bytes) -> Response {
     let path = manuel_shared::url::unquote(uri.path()).into_owned();
     if path == "/__replay/health" {
         return (StatusCode::OK, "ok").into_response();

@@ -443,6 +443,11 @@ pub struct ParityRunArgs {
     /// --python-src and the local Rust side.
     #[arg(long)]
     pub cross: bool,
+    /// Let the local Rust processes wait between their polls as deployed (4 s between the
+    /// query function's Transcribe job reads). By default the gate asks them to skip the
+    /// waits: the reads and their order are the same, the answers come seconds sooner.
+    #[arg(long)]
+    pub real_waits: bool,
 }
 
 #[derive(Debug, Args)]

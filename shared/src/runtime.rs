@@ -33,6 +33,29 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The variable with which the local parity gate asks a function to skip the waits its
+/// handler makes between polls (the query function's 4 s between Transcribe job reads).
+pub const SKIP_WAITS_VAR: &str = "MANUEL_LOCAL_SKIP_WAITS";
+
+/// Whether to skip a poll wait: only when [`SKIP_WAITS_VAR`] is `1` *and* the Runtime API is
+/// on this machine (`127.0.0.1`/`localhost`), so that the variable cannot shorten a wait in
+/// AWS even if a template set it. Every read and its order stay as they are; only the time
+/// between them goes.
+pub fn local_waits_skipped() -> bool {
+    waits_skipped_with(
+        std::env::var(SKIP_WAITS_VAR).ok().as_deref(),
+        std::env::var("AWS_LAMBDA_RUNTIME_API").ok().as_deref(),
+    )
+}
+
+fn waits_skipped_with(flag: Option<&str>, runtime_api: Option<&str>) -> bool {
+    let local = runtime_api.is_some_and(|api| {
+        let host = api.rsplit_once(':').map_or(api, |(h, _)| h);
+        host == "127.0.0.1" || host == "localhost"
+    });
+    flag == Some("1") && local
+}
+
 /// Python's `int(time.time())`.
 pub fn now_secs() -> i64 {
     SystemTime::now()
@@ -112,4 +135,21 @@ where
         ))
         .await
     })
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::waits_skipped_with as skipped;
+
+    #[test]
+    fn waits_are_skipped_only_on_a_local_runtime_api() {
+        assert!(skipped(Some("1"), Some("127.0.0.1:9001")));
+        assert!(skipped(Some("1"), Some("localhost:9001")));
+        // In AWS the Runtime API is 169.254.100.1:9001 (or another link-local address).
+        assert!(!skipped(Some("1"), Some("169.254.100.1:9001")));
+        assert!(!skipped(Some("1"), Some("127.0.0.1.example.com:9001")));
+        assert!(!skipped(Some("1"), None));
+        assert!(!skipped(Some("true"), Some("127.0.0.1:9001")));
+        assert!(!skipped(None, Some("127.0.0.1:9001")));
+    }
 }

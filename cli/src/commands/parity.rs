@@ -167,7 +167,8 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             rust_at,
             args.select.profile,
         )
-        .await?;
+        .await?
+        .with_skipped_waits(!args.real_waits);
         let py_runner = if python_live {
             Some(
                 runner(
@@ -259,7 +260,8 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
                     rust_at,
                     args.select.profile,
                 )
-                .await?;
+                .await?
+                .with_skipped_waits(!args.real_waits);
                 sides.python.insert(f.to_owned(), py);
                 sides.rust.insert(f.to_owned(), rs);
             }

@@ -28,6 +28,9 @@ pub struct Pool<'a> {
     lambda_limits: bool,
     /// A memory size other than the function's (`bench --memory-mb`, power tuning).
     memory_mb: Option<u32>,
+    /// Ask the Rust processes to skip their poll waits (the parity gate; see
+    /// `manuel_shared::runtime::local_waits_skipped`).
+    skip_waits: bool,
 }
 
 impl<'a> Pool<'a> {
@@ -59,6 +62,7 @@ impl<'a> Pool<'a> {
             idle: Mutex::new(HashMap::new()),
             lambda_limits: false,
             memory_mb: None,
+            skip_waits: false,
         };
         // Fail early (binary not built, no Python) before any case runs.
         pool.build(&BTreeMap::new())?;
@@ -88,6 +92,10 @@ impl<'a> Pool<'a> {
             spec.env
                 .insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), mb.to_string());
         }
+        if self.skip_waits && self.side == Side::Rust {
+            spec.env
+                .insert(manuel_shared::runtime::SKIP_WAITS_VAR.into(), "1".into());
+        }
         let mut sb = sandbox(spec, false);
         if let Some(f) = &self.faults {
             sb.inject(f.clone());
@@ -100,6 +108,16 @@ impl<'a> Pool<'a> {
     pub fn with_lambda_limits(mut self, on: bool, memory_mb: Option<u32>) -> Self {
         self.lambda_limits = on;
         self.memory_mb = memory_mb;
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+        self
+    }
+
+    /// Let the Rust processes skip the waits between their polls (Python's cannot be told):
+    /// the gate compares what is read and written, not how long a handler sleeps.
+    pub fn with_skipped_waits(mut self, on: bool) -> Self {
+        self.skip_waits = on;
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }

@@ -26,6 +26,14 @@ impl Runner<'_> {
         }
     }
 
+    /// A local Rust side that skips its poll waits (see [`Pool::with_skipped_waits`]).
+    pub fn with_skipped_waits(self, on: bool) -> Self {
+        match self {
+            Runner::Local(p) => Runner::Local(p.with_skipped_waits(on)),
+            other => other,
+        }
+    }
+
     pub fn is_remote(&self) -> bool {
         !matches!(self, Runner::Local(_))
     }

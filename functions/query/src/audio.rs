@@ -161,6 +161,8 @@ async fn run(
                     ),
                 ))
             }
+            // The local gate skips the wait (it replays the same reads; see runtime.rs).
+            _ if manuel_shared::runtime::local_waits_skipped() => tokio::task::yield_now().await,
             _ => tokio::time::sleep(Duration::from_secs(4)).await,
         }
     }

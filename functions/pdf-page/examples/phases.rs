@@ -37,6 +37,23 @@ fn main() {
     }
     let (img, _) = engine.page(&pdf, &PageNumber::Small(10), None);
     let img = img.expect("page 10 renders");
+    {
+        let t = Instant::now();
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, img.width, img.height);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            enc.set_deflate_compression(png::DeflateCompression::FdeflateUltraFast);
+            let mut w = enc.write_header().expect("header");
+            w.write_image_data(&img.pixels).expect("data");
+        }
+        println!(
+            "fdeflate (ultra fast), filter Adaptive: {:?}, {} B",
+            t.elapsed(),
+            out.len()
+        );
+    }
     for (level, filter) in [
         (1u8, png::Filter::Adaptive),
         (2, png::Filter::Adaptive),

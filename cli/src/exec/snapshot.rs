@@ -198,39 +198,22 @@ impl Snapshot {
         }
         let mut s3 = BTreeMap::new();
         for o in state.s3 {
-            let raw = if o.bucket == manuals {
-                o.key.clone()
-            } else {
-                format!("{}/{}", o.bucket, o.key)
+            let body = match (o.png_base64, o.sha256) {
+                (Some(png), _) => Body::Png(png),
+                (None, sha) => Body::Digest {
+                    size: o.size,
+                    sha256: sha,
+                },
             };
-            let mut entry = Map::new();
-            entry.insert("bucket".into(), Value::from(o.bucket));
-            entry.insert("key".into(), Value::from(o.key));
-            entry.insert(
-                "content_type".into(),
-                o.content_type.map_or(Value::Null, Value::from),
+            let entry = object_value(
+                &o.bucket,
+                &o.key,
+                o.content_type.as_deref(),
+                o.cache_control.as_deref(),
+                o.metadata,
+                body,
             );
-            entry.insert(
-                "cache_control".into(),
-                o.cache_control.map_or(Value::Null, Value::from),
-            );
-            entry.insert(
-                "metadata".into(),
-                serde_json::to_value(o.metadata).unwrap_or_default(),
-            );
-            match (o.png_base64, o.sha256) {
-                (Some(png), _) => {
-                    entry.insert(
-                        "image".into(),
-                        Value::from(format!("data:image/png;base64,{png}")),
-                    );
-                }
-                (None, sha) => {
-                    entry.insert("size".into(), Value::from(o.size));
-                    entry.insert("sha256".into(), sha.map_or(Value::Null, Value::from));
-                }
-            }
-            insert_unique(&mut s3, label(&raw), entry.into());
+            insert_unique(&mut s3, object_label(&o.bucket, &o.key, &manuals), entry);
         }
         let (mut sqs, mut sns) = (BTreeMap::new(), BTreeMap::new());
         for q in state.sqs {
@@ -238,27 +221,20 @@ impl Snapshot {
                 .messages
                 .iter()
                 .map(|m| {
-                    let attributes = sorted_attributes(m.attributes.iter().map(|(k, a)| {
-                        (k, Value::from(a.kind.clone()), Value::from(a.value.clone()))
-                    }));
-                    serde_json::json!({
-                        "body": serde_json::from_str::<Value>(&m.body)
-                            .unwrap_or_else(|_| Value::from(m.body.clone())),
-                        "attributes": attributes,
-                    })
+                    message_value(
+                        &m.body,
+                        m.attributes.iter().map(|(k, a)| {
+                            (k, Value::from(a.kind.clone()), Value::from(a.value.clone()))
+                        }),
+                    )
                 })
                 .collect();
             queue_entries(&q.queue, entries, &mut sqs, &mut sns);
         }
         let mut transcribe = BTreeMap::new();
         for j in state.transcribe {
-            let mut entry = Map::new();
-            entry.insert("status".into(), j.status.map_or(Value::Null, Value::from));
-            entry.insert(
-                "language_code".into(),
-                j.language_code.map_or(Value::Null, Value::from),
-            );
-            insert_unique(&mut transcribe, label(&j.name), entry.into());
+            let entry = job_value(j.status.as_deref(), j.language_code.as_deref());
+            insert_unique(&mut transcribe, label(&j.name), entry);
         }
         Ok(Snapshot {
             dynamodb,
@@ -524,12 +500,7 @@ async fn objects(
     .await?;
     let mut out = BTreeMap::new();
     for ((name, key), entry) in listed.iter().zip(entries) {
-        let raw = if name == manuals {
-            key.to_owned()
-        } else {
-            format!("{name}/{key}")
-        };
-        insert_unique(&mut out, label(&raw), entry);
+        insert_unique(&mut out, object_label(name, key, manuals), entry);
     }
     Ok(out)
 }
@@ -546,43 +517,101 @@ async fn object_entry(s3: &aws_sdk_s3::Client, name: &str, key: &str) -> Result<
         .metadata()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let mut entry = Map::new();
-    entry.insert("bucket".into(), Value::from(name));
-    entry.insert("key".into(), Value::from(key));
-    entry.insert(
-        "content_type".into(),
-        got.content_type().map_or(Value::Null, Value::from),
+    let (content_type, cache_control) = (
+        got.content_type().map(str::to_owned),
+        got.cache_control().map(str::to_owned),
     );
-    entry.insert(
-        "cache_control".into(),
-        got.cache_control().map_or(Value::Null, Value::from),
-    );
-    entry.insert(
-        "metadata".into(),
-        serde_json::to_value(meta).unwrap_or_default(),
-    );
-    let body = got
+    let bytes = got
         .body
         .collect()
         .await
         .map_err(aws("s3:GetObject body"))?
         .into_bytes();
-    if crate::parity::image::is_png(&body) {
-        // Two renderers never write the same PNG bytes: the image is kept and compared by
-        // pixels (the `pixels` rules of the function).
+    let body = if crate::parity::image::is_png(&bytes) {
         use base64::Engine as _;
-        entry.insert(
-            "image".into(),
-            Value::from(format!(
-                "data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(&body)
-            )),
-        );
+        Body::Png(base64::engine::general_purpose::STANDARD.encode(&bytes))
     } else {
-        entry.insert("size".into(), Value::from(body.len()));
-        entry.insert("sha256".into(), Value::from(sha256(&body)));
+        Body::Digest {
+            size: bytes.len() as u64,
+            sha256: Some(sha256(&bytes)),
+        }
+    };
+    Ok(object_value(
+        name,
+        key,
+        content_type.as_deref(),
+        cache_control.as_deref(),
+        meta,
+        body,
+    ))
+}
+
+/// An object's label: its key in the manuals bucket, `bucket/key` in any other.
+fn object_label(bucket: &str, key: &str, manuals: &str) -> String {
+    if bucket == manuals {
+        label(key)
+    } else {
+        label(&format!("{bucket}/{key}"))
     }
-    Ok(entry.into())
+}
+
+/// What an object's body shows in a snapshot.
+enum Body {
+    /// A PNG, base64: two renderers never write the same PNG bytes, so the image is kept and
+    /// compared by pixels (the `pixels` rules of the function).
+    Png(String),
+    /// Anything else: its size and SHA-256.
+    Digest { size: u64, sha256: Option<String> },
+}
+
+/// An object's entry: bucket, key, type, caching, user metadata and its body.
+fn object_value(
+    bucket: &str,
+    key: &str,
+    content_type: Option<&str>,
+    cache_control: Option<&str>,
+    metadata: BTreeMap<String, String>,
+    body: Body,
+) -> Value {
+    let mut entry = Map::new();
+    entry.insert("bucket".into(), Value::from(bucket));
+    entry.insert("key".into(), Value::from(key));
+    entry.insert(
+        "content_type".into(),
+        content_type.map_or(Value::Null, Value::from),
+    );
+    entry.insert(
+        "cache_control".into(),
+        cache_control.map_or(Value::Null, Value::from),
+    );
+    entry.insert(
+        "metadata".into(),
+        serde_json::to_value(metadata).unwrap_or_default(),
+    );
+    match body {
+        Body::Png(png) => {
+            entry.insert(
+                "image".into(),
+                Value::from(format!("data:image/png;base64,{png}")),
+            );
+        }
+        Body::Digest { size, sha256 } => {
+            entry.insert("size".into(), Value::from(size));
+            entry.insert("sha256".into(), sha256.map_or(Value::Null, Value::from));
+        }
+    }
+    entry.into()
+}
+
+/// A Transcribe job's entry: status and language.
+fn job_value(status: Option<&str>, language_code: Option<&str>) -> Value {
+    let mut entry = Map::new();
+    entry.insert("status".into(), status.map_or(Value::Null, Value::from));
+    entry.insert(
+        "language_code".into(),
+        language_code.map_or(Value::Null, Value::from),
+    );
+    entry.into()
 }
 
 /// Every Redis key: its value (JSON when it parses as Python's `json.loads` would) and TTL.
@@ -651,18 +680,11 @@ async fn jobs(conf: &aws_config::SdkConfig) -> Result<BTreeMap<String, Value>, S
             .map_err(aws("transcribe:ListTranscriptionJobs"))?;
         for j in out.transcription_job_summaries() {
             let name = j.transcription_job_name().unwrap_or_default();
-            let mut entry = Map::new();
-            entry.insert(
-                "status".into(),
-                j.transcription_job_status()
-                    .map_or(Value::Null, |s| Value::from(s.as_str())),
+            let entry = job_value(
+                j.transcription_job_status().map(|s| s.as_str()),
+                j.language_code().map(|s| s.as_str()),
             );
-            entry.insert(
-                "language_code".into(),
-                j.language_code()
-                    .map_or(Value::Null, |s| Value::from(s.as_str())),
-            );
-            insert_unique(&mut jobs, label(name), entry.into());
+            insert_unique(&mut jobs, label(name), entry);
         }
         match out.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -741,16 +763,23 @@ async fn messages(
 
 /// A queued message: its body (JSON when it is JSON) and message attributes.
 fn message_entry(m: &aws_sdk_sqs::types::Message) -> Value {
-    let body = m.body().unwrap_or_default();
-    let attributes = sorted_attributes(
+    message_value(
+        m.body().unwrap_or_default(),
         m.message_attributes()
             .into_iter()
             .flatten()
             .map(|(k, a)| (k, Value::from(a.data_type()), Value::from(a.string_value()))),
-    );
+    )
+}
+
+/// A message's entry: its body (JSON when it is JSON) and its attributes by name.
+fn message_value<'a>(
+    body: &str,
+    attributes: impl Iterator<Item = (&'a String, Value, Value)>,
+) -> Value {
     serde_json::json!({
         "body": serde_json::from_str::<Value>(body).unwrap_or_else(|_| Value::from(body)),
-        "attributes": attributes,
+        "attributes": sorted_attributes(attributes),
     })
 }
 

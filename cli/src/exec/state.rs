@@ -320,11 +320,8 @@ pub fn validate(setup: &Setup, fixtures_dir: &Path) -> Result<(), StateError> {
         for (k, v) in &s.metadata {
             known_placeholders_in(v, &format!("{at}.metadata.{k}"))?;
         }
-        if let Some((k, _)) = s.metadata.iter().find(|(_, v)| !v.is_string()) {
-            return Err(StateError::Invalid {
-                at: format!("{at}.metadata.{k}"),
-                message: "metadata values are strings".into(),
-            });
+        for (k, v) in &s.metadata {
+            metadata_text(k, v, &at)?;
         }
         s3_body(s, fixtures_dir, &at)?;
     }
@@ -371,6 +368,14 @@ fn known_placeholders_in(v: &Value, at: &str) -> Result<(), StateError> {
         }),
         _ => Ok(()),
     }
+}
+
+/// A metadata value of `$.setup.s3[i]` (`at`): metadata values are strings.
+fn metadata_text<'v>(key: &str, v: &'v Value, at: &str) -> Result<&'v str, StateError> {
+    v.as_str().ok_or_else(|| StateError::Invalid {
+        at: format!("{at}.metadata.{key}"),
+        message: "metadata values are strings".into(),
+    })
 }
 
 fn s3_body(s: &S3Seed, fixtures_dir: &Path, at: &str) -> Result<Vec<u8>, StateError> {
@@ -443,11 +448,7 @@ pub async fn seed(
                 req = req.content_type(ct);
             }
             for (k, v) in &s.metadata {
-                let v = v.as_str().ok_or_else(|| StateError::Invalid {
-                    at: format!("{at}.metadata.{k}"),
-                    message: "metadata values are strings".into(),
-                })?;
-                req = req.metadata(k, x(v));
+                req = req.metadata(k, x(metadata_text(k, v, &at)?));
             }
             req.send().await.map_err(|e| fail(at, &e))?;
         }
@@ -517,11 +518,7 @@ pub fn moto_seed(
         let body = s3_body(o, fixtures_dir, &at)?;
         let mut metadata = serde_json::Map::new();
         for (k, v) in &o.metadata {
-            let v = v.as_str().ok_or_else(|| StateError::Invalid {
-                at: format!("{at}.metadata.{k}"),
-                message: "metadata values are strings".into(),
-            })?;
-            metadata.insert(k.to_lowercase(), Value::from(x(v)));
+            metadata.insert(k.to_lowercase(), Value::from(x(metadata_text(k, v, &at)?)));
         }
         objects.push(serde_json::json!({
             "bucket": x(&o.bucket),
@@ -542,6 +539,19 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         parse_clock("2026-03-01T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn metadata_values_must_be_strings() {
+        let setup: Setup = serde_json::from_value(serde_json::json!({
+            "s3": [{"bucket": "b", "key": "k", "metadata": {"ok": "v", "pages": 3}}]
+        }))
+        .unwrap();
+        let e = validate(&setup, Path::new(".")).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "$.setup.s3[0].metadata.pages: metadata values are strings"
+        );
     }
 
     #[test]

@@ -445,7 +445,7 @@ impl Stack {
     /// One Redis command against the stack's server (any reply type, binary-safe).
     pub async fn redis<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StackError> {
         let mut con = self.redis_connection().await?;
-        Self::redis_timed(self.info.redis.port, cmd.query_async::<T>(&mut con)).await
+        services::redis_timed(self.info.redis.port, cmd.query_async::<T>(&mut con)).await
     }
 
     /// Several Redis commands in one round trip.
@@ -454,30 +454,21 @@ impl Stack {
         pipe: &redis::Pipeline,
     ) -> Result<T, StackError> {
         let mut con = self.redis_connection().await?;
-        Self::redis_timed(self.info.redis.port, pipe.query_async::<T>(&mut con)).await
+        services::redis_timed(self.info.redis.port, pipe.query_async::<T>(&mut con)).await
     }
 
     async fn redis_connection(&self) -> Result<redis::aio::MultiplexedConnection, StackError> {
         let port = self.info.redis.port;
         self.redis_con
-            .get_or_try_init(|| async move {
-                let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-                    .map_err(|e| redis_error(port, e.to_string()))?;
-                Self::redis_timed(port, client.get_multiplexed_async_connection()).await
+            .get_or_try_init(|| {
+                services::redis_timed(port, async move {
+                    redis::Client::open(format!("redis://127.0.0.1:{port}/"))?
+                        .get_multiplexed_async_connection()
+                        .await
+                })
             })
             .await
             .cloned()
-    }
-
-    async fn redis_timed<T>(
-        port: u16,
-        fut: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StackError> {
-        match tokio::time::timeout(std::time::Duration::from_secs(5), fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(redis_error(port, e.to_string())),
-            Err(_) => Err(redis_error(port, "timed out".into())),
-        }
     }
 
     /// The client for moto's local endpoints.
@@ -500,13 +491,6 @@ impl Stack {
             out.push((svc.clone(), alive, detail));
         }
         out
-    }
-}
-
-fn redis_error(port: u16, message: String) -> StackError {
-    StackError::Service {
-        service: format!("redis 127.0.0.1:{port}"),
-        message,
     }
 }
 

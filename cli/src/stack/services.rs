@@ -371,22 +371,27 @@ pub async fn redis_query<T: redis::FromRedisValue>(
     port: u16,
     cmd: &redis::Cmd,
 ) -> Result<T, StackError> {
-    let at = format!("redis 127.0.0.1:{port}");
-    let fut = async {
+    redis_timed(port, async {
         let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
         let mut con = client.get_multiplexed_async_connection().await?;
         cmd.query_async::<T>(&mut con).await
+    })
+    .await
+}
+
+/// A Redis operation on the stack's server, given five seconds; its error names the server.
+pub(crate) async fn redis_timed<T>(
+    port: u16,
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StackError> {
+    let failed = |message: String| StackError::Service {
+        service: format!("redis 127.0.0.1:{port}"),
+        message,
     };
     match tokio::time::timeout(Duration::from_secs(5), fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(StackError::Service {
-            service: at,
-            message: e.to_string(),
-        }),
-        Err(_) => Err(StackError::Service {
-            service: at,
-            message: "timed out".into(),
-        }),
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(_) => Err(failed("timed out".into())),
     }
 }
 

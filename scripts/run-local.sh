@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the local stack: start redis, moto and the Bedrock replay, run health and query through the
 # Runtime API (Rust, and the real Python handler when a Manuel checkout is given), check parity,
-# stop the stack.
+# stop the stack. With a Manuel checkout, first check manuel-migrate.toml against its templates.
 #
 #   scripts/run-local.sh                                   Rust side vs the recorded Python answers
 #   scripts/run-local.sh /path/to/manuel/backend/src/functions   ... and vs the live Python handlers
@@ -13,6 +13,14 @@ mm=target/debug/manuel-migrate
 if [ -n "$py_src" ] && [ ! -f "$py_src/health/app.py" ]; then
   echo "error: $py_src/health/app.py not found (pass a Manuel checkout's backend/src/functions)" >&2
   exit 2
+fi
+if [ -n "$py_src" ]; then
+  # manuel-migrate.toml restates what the checkout's templates deploy: a change upstream is one
+  # failing line naming the function and field (template-minimal.yaml deploys bootstrap).
+  backend=$(cd "$py_src/../.." && pwd)
+  templates=(--template "$backend/template.yaml")
+  [ -f "$backend/template-minimal.yaml" ] && templates+=(--template "$backend/template-minimal.yaml")
+  "$mm" functions sync --check "${templates[@]}"
 fi
 "$mm" stack up
 trap '"$mm" stack down' EXIT

@@ -195,6 +195,29 @@ pub enum FunctionsAction {
         #[arg(long, conflicts_with = "token_authorizer")]
         no_token_authorizer: bool,
     },
+    /// Compare manuel-migrate.toml with what a SAM template (Manuel's backend/template.yaml)
+    /// deploys — memory, timeout, layers, environment, routes, routes without an authorizer —
+    /// and update the file (comments kept), or with --check report each difference.
+    Sync {
+        /// The SAM template (repeatable: a function is taken from the first that defines its
+        /// template_resource, e.g. backend/template.yaml, then backend/template-minimal.yaml).
+        #[arg(long, required = true, value_name = "PATH")]
+        template: Vec<PathBuf>,
+        /// Parameter values: a CloudFormation parameters JSON (a list of ParameterKey and
+        /// ParameterValue, or {"Parameters": {...}}) or a samconfig.toml (default: each
+        /// parameter's Default).
+        #[arg(long, value_name = "FILE")]
+        parameters: Option<PathBuf>,
+        /// The samconfig.toml environment whose parameter_overrides to read.
+        #[arg(long, default_value = "default", value_name = "ENV")]
+        config_env: String,
+        /// Write nothing; exit 1 when a fact differs, naming the function and field.
+        #[arg(long)]
+        check: bool,
+        /// Only these functions (repeatable; default: every function with a Python twin).
+        #[arg(long = "function", value_name = "NAME")]
+        functions: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

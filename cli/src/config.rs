@@ -35,6 +35,24 @@ pub struct Config {
     pub shift: ShiftConfig,
     #[serde(default)]
     pub stack: StackConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// `[sync]`: how `functions sync` reads backend/template.yaml in this file's terms.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// What a template reference stands for here: a resource's `Ref` (`ManualsBucket`), an
+    /// attribute (`RedisCache.RedisEndpoint.Address`) or a parameter (`Stage`) → the text this
+    /// file writes for it (`{manuals_bucket}`). `AWS::Region` and `AWS::AccountId` are mapped
+    /// to `{region}` and `{account_id}` unless given here.
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
+    /// Where `[env]` deliberately differs from `Globals.Function.Environment`: `"env.KEY"` →
+    /// the reason.
+    #[serde(default)]
+    pub deviations: BTreeMap<String, String>,
 }
 
 /// `[stack]`: resources the local stack creates beside the usage table and the buckets (the
@@ -249,6 +267,11 @@ pub struct FunctionConfig {
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,
+    /// Where this entry deliberately differs from what backend/template.yaml deploys (`functions
+    /// sync` keeps these): a field (`memory_mb`, `timeout_s`, `layers`, `routes`,
+    /// `public_routes`, `template_resource`) or `env.KEY` → the reason.
+    #[serde(default)]
+    pub template_deviations: BTreeMap<String, String>,
 }
 
 /// The Python function a Rust port replaces.

@@ -16,6 +16,7 @@ pub mod hybrid;
 pub mod package;
 pub mod parity;
 pub mod proc;
+pub mod sam;
 pub mod shift;
 pub mod signal;
 pub mod stack;

@@ -1,8 +1,10 @@
-//! `functions list | new | build | package | publish | hybrid-template`: the Rust function crates
-//! of this workspace and the templates that deploy them.
+//! `functions list | new | build | package | publish | hybrid-template | sync`: the Rust function
+//! crates of this workspace, the templates that deploy them, and the configuration's agreement
+//! with the Python template.
 
 mod new;
 mod package;
+mod sync;
 
 #[cfg(test)]
 use new::camel;
@@ -38,6 +40,20 @@ pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i
             token_authorizer,
             no_token_authorizer,
         } => hybrid_template(project, check, token_authorizer, no_token_authorizer),
+        FunctionsAction::Sync {
+            template,
+            parameters,
+            config_env,
+            check,
+            functions,
+        } => sync::sync(
+            project,
+            &template,
+            parameters.as_deref(),
+            &config_env,
+            check,
+            &functions,
+        ),
     }
 }
 

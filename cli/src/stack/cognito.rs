@@ -335,7 +335,7 @@ mod forge {
         }
         let body = serde_json::to_vec(&claims).map_err(|e| StackError::Io(e.to_string()))?;
         let signing_input = format!("{header}.{}", b64(&body));
-        let signer = SigningKey::<sha2::Sha256>::new(key.clone());
+        let signer = SigningKey::<rsa::sha2::Sha256>::new(key.clone());
         let signature = signer.sign(signing_input.as_bytes()).to_vec();
         Ok(format!("{signing_input}.{}", b64(&signature)))
     }

@@ -9,7 +9,7 @@ use manuel_migrate::exec::snapshot::Snapshot;
 use manuel_migrate::stack::Stack;
 
 /// Everything a case could change that the state snapshot does not show.
-async fn configuration(stack: &Stack) -> (String, Option<String>, Vec<String>, usize) {
+async fn configuration(stack: &Stack) -> Configuration {
     let conf = stack.sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let pitr = ddb
@@ -59,11 +59,11 @@ async fn configuration(stack: &Stack) -> (String, Option<String>, Vec<String>, u
     (pitr, versioning, buckets, users)
 }
 
-/// What a case might do: data in every store, configuration, a new bucket, a new user.
-async fn change_everything(stack: &Stack) {
+/// One item in the usage table (user `u`, `date`).
+async fn put_usage_item(stack: &Stack, date: &str) {
     let conf = stack.sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    ddb.put_item()
+    aws_sdk_dynamodb::Client::new(&conf)
+        .put_item()
         .table_name(stack.usage_table())
         .item(
             "user_id",
@@ -71,11 +71,18 @@ async fn change_everything(stack: &Stack) {
         )
         .item(
             "date",
-            aws_sdk_dynamodb::types::AttributeValue::S("2026-12-01".into()),
+            aws_sdk_dynamodb::types::AttributeValue::S(date.into()),
         )
         .send()
         .await
         .unwrap();
+}
+
+/// What a case might do: data in every store, configuration, a new bucket, a new user.
+async fn change_everything(stack: &Stack) {
+    let conf = stack.sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    put_usage_item(stack, "2026-12-01").await;
     ddb.update_continuous_backups()
         .table_name(stack.usage_table())
         .point_in_time_recovery_specification(
@@ -155,14 +162,22 @@ async fn next_pool_id(stack: &Stack) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reset_gives_back_the_provisioned_stack_whatever_a_case_changed() {
-    let p = TempProject::new();
+type Configuration = (String, Option<String>, Vec<String>, usize);
+
+/// A private stack, reset: its snapshot and configuration.
+async fn fresh_stack(p: &TempProject) -> (Stack, Snapshot, Configuration) {
     let project = manuel_migrate::config::Project::load(p.path()).unwrap();
     let stack = Stack::attach_or_start(&project).await.unwrap();
     stack.reset().await.unwrap();
     let fresh = Snapshot::take(&stack).await.unwrap();
-    let fresh_config = configuration(&stack).await;
+    let config = configuration(&stack).await;
+    (stack, fresh, config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_gives_back_the_provisioned_stack_whatever_a_case_changed() {
+    let p = TempProject::new();
+    let (stack, fresh, fresh_config) = fresh_stack(&p).await;
     assert_eq!(fresh_config.0, "DISABLED");
     assert_eq!(fresh_config.1, None);
 
@@ -189,6 +204,59 @@ async fn a_reset_gives_back_the_provisioned_stack_whatever_a_case_changed() {
     assert_eq!(configuration(&stack).await, fresh_config);
     stack.reset().await.unwrap();
     assert_eq!(next_pool_id(&stack).await, first);
+}
+
+/// A restore straight at moto: how many services it copied back, of how many.
+async fn restored(stack: &Stack) -> (u64, u64) {
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/__local/restore", stack.moto_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        v["restored"].as_u64().expect("a restored count"),
+        v["backends"].as_u64().expect("a backend count"),
+    )
+}
+
+/// Issue 19: a restore copies back only what requests touched since the last one — and what it
+/// leaves alone was not changed: after a change to one service, the stack is the fresh one again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_copies_back_what_was_touched_and_gives_the_fresh_stack() {
+    let p = TempProject::new();
+    let (stack, fresh, fresh_config) = fresh_stack(&p).await;
+    let (_, all) = restored(&stack).await;
+    assert!(all >= 5, "{all} services in the checkpoint");
+    // Nothing touched since: nothing to copy.
+    assert_eq!(restored(&stack).await, (0, all));
+    put_usage_item(&stack, "d").await;
+    assert_ne!(Snapshot::take(&stack).await.unwrap(), fresh);
+    let conf = stack.sdk_config().await;
+    // DynamoDB alone.
+    assert_eq!(restored(&stack).await, (1, all));
+    assert_eq!(Snapshot::take(&stack).await.unwrap(), fresh);
+    // Cognito alone (a user is not in the snapshot, the configuration counts them).
+    let pool = stack.info.cognito.as_ref().unwrap().pool_id.clone();
+    aws_sdk_cognitoidentityprovider::Client::new(&conf)
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username("someone-new")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(configuration(&stack).await, fresh_config);
+    assert!(restored(&stack).await.0 < all);
+    assert_eq!(configuration(&stack).await, fresh_config);
+    // An S3 write may notify other services: everything.
+    change_everything(&stack).await;
+    assert_eq!(restored(&stack).await, (all, all));
+    // Redis too (the stack's reset flushes it; moto has nothing left to copy back).
+    stack.reset().await.unwrap();
+    assert_eq!(Snapshot::take(&stack).await.unwrap(), fresh);
+    assert_eq!(configuration(&stack).await, fresh_config);
 }
 
 /// A setup with every kind of value a fixture seeds: DynamoDB types down to nested maps, lists
@@ -375,6 +443,27 @@ async fn moto_reads_and_seeds_the_state_as_the_sdk_does() {
     assert_eq!(seeded_by_moto, by_sdk);
     assert_eq!(Snapshot::take_through_sdk(&stack).await.unwrap(), by_sdk);
     assert_eq!(as_read(&stack).await, read_sdk_seeded);
+
+    // The restore's own reading of the state it left is the reading taken right after it.
+    let (restored, dump) = stack.restore_reading(seed.as_ref(), true).await.unwrap();
+    assert_eq!(restored, Restore::Done);
+    state::seed_redis(&stack, &setup, now).await.unwrap();
+    let with_restore = Snapshot::of_moto_reading(&stack, dump.expect("a moto reading"))
+        .await
+        .unwrap();
+    assert_eq!(with_restore, Snapshot::take(&stack).await.unwrap());
+    assert_eq!(
+        with_restore.dynamodb.len(),
+        3,
+        "{:?}",
+        with_restore.dynamodb
+    );
+    assert_eq!(with_restore.redis.len(), 2);
+    // Without `read`, no reading.
+    assert_eq!(
+        stack.restore_reading(seed.as_ref(), false).await.unwrap(),
+        (Restore::Done, None)
+    );
 
     // A seed moto refuses names its entry; the restore itself happened.
     let bad: state::Setup = serde_json::from_value(serde_json::json!({

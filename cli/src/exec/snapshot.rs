@@ -138,6 +138,13 @@ impl Snapshot {
         }
     }
 
+    /// The snapshot of a moto reading already in hand (the one a restore answered with, see
+    /// [`Stack::restore_reading`]), Redis read now.
+    pub async fn of_moto_reading(stack: &Stack, dump: Value) -> Result<Snapshot, StackError> {
+        let redis = redis_keys(stack).await?;
+        Self::of_moto_state(dump, stack, redis)
+    }
+
     /// The snapshot read through the SDK alone (ListTables/Scan, ListObjectsV2/GetObject,
     /// ReceiveMessage, ListTranscriptionJobs), as a strict client sees the services. The
     /// services are read concurrently (moto serves each request on its own thread), every

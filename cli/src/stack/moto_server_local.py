@@ -15,6 +15,13 @@ Corrections (each measured; README, "Local AWS"):
   each error answer as clock skew and retry it with backoff, which the deployed function never
   does (AWS's clock and Lambda's agree).
 
+Speed (same answers, less work per request; measured in the README, "Stateful replay"):
+- moto's dispatcher asks `list_of_moto_modules()` for every request, which lists and stats
+  moto's package folder (some 75 stat calls each time); the folder does not change while the
+  server runs, so the list is read once.
+- `method_names_from_class` walks a response class's members with `inspect` on every request;
+  a class's methods do not change either, so it is remembered per class.
+
 Additions (not AWS APIs; only the CLI calls them):
 - POST /__local/checkpoint keeps a deep copy of every backend's state and of moto's seeded
   random generator; POST /__local/restore puts that state back (a backend created after the
@@ -23,11 +30,17 @@ Additions (not AWS APIs; only the CLI calls them):
   millisecond instead of a few hundred (table, buckets, Cognito pool and users, queues and
   topics are not created again). Answers 200 with a JSON body, or 409 when nothing was
   checkpointed, or 500 with the Python error (the CLI then falls back to a full reset).
+  A restore copies back only the services requests touched since the last one (a DynamoDB
+  read and write touch DynamoDB; an S3 write, an SNS publish or any service not known to stay
+  within itself touch everything); its answer says how many it restored.
+  MANUEL_MOTO_FULL_RESTORE=1 in moto's environment restores everything every time.
   The restore may carry a case's setup as its JSON body ({"dynamodb": [{"table", "item"}],
   "s3": [{"bucket", "key", "body_base64", "content_type", "metadata"}]}, region=R in the
   query): moto's own put_item/put_object store it right after the restore, as PutItem and
   PutObject would (metadata as their headers give it), in one request instead of one per
-  entry. A setup moto refuses answers 422 with the error.
+  entry. A setup moto refuses answers 422 with the error. With state=1 in the query the answer
+  also carries, under "state", what POST /__local/state would read right after the restore and
+  the seed: a stateful case's "before" snapshot comes with its restore, one request less.
 - POST /__local/state?region=R reads, in one request and under moto's lock, what a state
   snapshot holds: every DynamoDB item (wire JSON) with its table's key names, every S3 object
   (latest version; type, caching, user metadata, and the body's size and SHA-256, or the body
@@ -42,11 +55,14 @@ import datetime
 import email.utils
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
 from xml.sax.saxutils import escape
 
+import moto.backends
+import moto.core.responses
 from moto.core.base_backend import BackendDict, backend_lock
 from moto.core.model_instances import reset_model_data
 from moto.moto_api._internal import mock_random
@@ -68,6 +84,22 @@ def get_bucket_versioning(self):
 
 
 S3Response.get_bucket_versioning = get_bucket_versioning
+
+_MOTO_MODULES = tuple(moto.backends.list_of_moto_modules())
+moto.backends.list_of_moto_modules = lambda: _MOTO_MODULES
+
+_method_names = {}
+_method_names_of = moto.core.responses.method_names_from_class
+
+
+def _cached_method_names(clazz):
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = _method_names_of(clazz)
+    return names
+
+
+moto.core.responses.method_names_from_class = _cached_method_names
 
 # Locks are state-free: a copy of one is a new, released lock.
 copy._deepcopy_dispatch[type(threading.Lock())] = lambda lock, memo: threading.Lock()
@@ -94,7 +126,39 @@ def _checkpoint_state():
         # One deepcopy for all, so that objects shared between backends stay shared.
         saved = copy.deepcopy([_state_of(d) for d in dicts])
         _checkpoint = (dicts, saved, mock_random.getstate())
+        with _touched_lock:
+            _touched.clear()
     return {"backends": len(dicts)}
+
+
+# What requests touched since the last restore: moto's module names of the services
+# ("cognitoidp", the name its dispatcher gives a request), or ALL. A restore copies back
+# only those services' state (the deep copy is most of a restore's time, Cognito's alone about
+# a millisecond). A request reaches only its own service's state, except where moto delivers to
+# another service: S3 notifications, SNS deliveries, Lambda, EventBridge... — for those, and for
+# any service not known here to stay within itself, everything counts as touched.
+ALL = "*"
+_SELF_CONTAINED = {"dynamodb", "sqs", "cognitoidp", "transcribe", "sts", "iam"}
+_touched = {ALL}
+_touched_lock = threading.Lock()
+# MANUEL_MOTO_FULL_RESTORE=1: every restore copies every service back (to rule the tracking out).
+_FULL_RESTORE = os.environ.get("MANUEL_MOTO_FULL_RESTORE") == "1"
+
+
+def _touch(service, within_itself):
+    with _touched_lock:
+        _touched.add(service if within_itself else ALL)
+
+
+def _request_touches(service, method):
+    """Whether a request stays within its own service's state (reads of S3 do)."""
+    return service in _SELF_CONTAINED or (service == "s3" and method in ("GET", "HEAD"))
+
+
+def _module_of(backend_dict):
+    """moto's module of a backend dict's service: `moto.cognitoidp.models` → cognitoidp."""
+    parts = getattr(getattr(backend_dict, "backend", None), "__module__", "").split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "moto" else None
 
 
 def _restore_state():
@@ -102,9 +166,26 @@ def _restore_state():
         return None
     dicts, saved, random_state = _checkpoint
     with backend_lock:
-        fresh = copy.deepcopy(saved)
+        with _touched_lock:
+            touched = set(_touched)
+            _touched.clear()
+        names = {_module_of(d) for d in dicts}
+        # A service without state in the checkpoint (its backends are reset below) or whose
+        # name the checkpoint does not know: everything, to be safe.
+        everything = _FULL_RESTORE or ALL in touched or not touched <= names
+        # The services' indexes in the checkpoint; one deep copy for those restored (objects
+        # shared between them stay shared).
+        chosen = [
+            i
+            for i, d in enumerate(dicts)
+            if everything or _module_of(d) in touched
+        ]
+        fresh = dict(zip(chosen, copy.deepcopy([saved[i] for i in chosen])))
         known = {id(d) for d in dicts}
-        for d, (accounts, attributes) in zip(dicts, fresh):
+        for i, d in enumerate(dicts):
+            if i not in fresh:
+                continue
+            accounts, attributes = fresh[i]
             vars(d).update(attributes)
             for account in list(d.keys()):
                 if account not in accounts:
@@ -120,7 +201,7 @@ def _restore_state():
         mock_random.setstate(random_state)
         # The instances moto tracks for /moto-api/data.json would only grow.
         reset_model_data()
-    return {"backends": len(dicts)}
+    return {"backends": len(dicts), "restored": len(chosen), "touched": sorted(touched)}
 
 
 def _backends(service, region):
@@ -238,6 +319,13 @@ def _seed(region, seed):
             raise SeedError(f"$.setup.s3[{i}]: {type(e).__name__}: {e}") from e
 
 
+def _touch_seeded_bucket(name):
+    """A seeded object touches S3, and whatever the bucket notifies."""
+    bucket = next((b.buckets[name] for b in _backends("s3", "aws") if name in b.buckets), None)
+    quiet = bucket is not None and not getattr(bucket, "notification_configuration", None)
+    _touch("s3", quiet)
+
+
 def _wire(value):
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode()
@@ -251,6 +339,17 @@ def _body(environ):
 
 
 _dispatch = DomainDispatcherApplication.__call__
+_get_application = DomainDispatcherApplication.get_application
+
+
+def _get_application_touching(self, environ):
+    app = _get_application(self, environ)
+    service = next((name for name, a in self.app_instances.items() if a is app), None)
+    _touch(service, _request_touches(service, environ.get("REQUEST_METHOD")))
+    return app
+
+
+DomainDispatcherApplication.get_application = _get_application_touching
 
 
 def _call(self, environ, start_response):
@@ -268,13 +367,22 @@ def _call(self, environ, start_response):
                 region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
                 with backend_lock:
                     _seed(region, seed)
+                if seed.get("dynamodb"):
+                    _touch("dynamodb", True)
+                for o in seed.get("s3", []):
+                    _touch_seeded_bucket(o["bucket"])
                 out["seeded"] = True
+            if out.get("backends") and path.endswith("restore") and "state=1" in environ.get("QUERY_STRING", ""):
+                from urllib.parse import parse_qs
+
+                region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
+                out["state"] = _state(region)
         except SeedError as e:
             status, out = "422 Unprocessable Entity", {"error": str(e)}
         except Exception as e:  # noqa: BLE001 - the CLI falls back to a full reset
             status, out = "500 Internal Server Error", {"error": f"{type(e).__name__}: {e}"}
         out["ms"] = round((time.perf_counter() - started) * 1000, 3)
-        body = json.dumps(out).encode()
+        body = json.dumps(out, default=_wire).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
     if path == "/__local/state" and environ.get("REQUEST_METHOD") == "POST":

@@ -446,11 +446,23 @@ impl Stack {
         &self,
         seed: Option<&serde_json::Value>,
     ) -> Result<Restore, StackError> {
+        Ok(self.restore_reading(seed, false).await?.0)
+    }
+
+    /// [`Stack::restore_seeded`], and with `read` moto's reading of the state right after the
+    /// restore and the seed (what [`Stack::moto_state`] would answer next) from the same
+    /// request; `None` when this moto does not give it.
+    pub async fn restore_reading(
+        &self,
+        seed: Option<&serde_json::Value>,
+        read: bool,
+    ) -> Result<(Restore, Option<serde_json::Value>), StackError> {
         let url = format!("{}/__local/restore", self.moto_url());
-        let mut req = self
-            .http()
-            .post(&url)
-            .query(&[("region", self.names.region.as_str())]);
+        let mut query = vec![("region", self.names.region.as_str())];
+        if read {
+            query.push(("state", "1"));
+        }
+        let mut req = self.http().post(&url).query(&query);
         if let Some(seed) = seed {
             req = req.json(seed);
         }
@@ -467,20 +479,29 @@ impl Stack {
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
         if status.is_success() {
-            tracing::debug!("moto restore: {body}");
-            return Ok(Restore::Done);
+            let mut answer: serde_json::Value =
+                serde_json::from_str(&body).map_err(|e| StackError::Service {
+                    service: "moto restore".into(),
+                    message: format!("unexpected answer: {e}"),
+                })?;
+            let state = answer
+                .as_object_mut()
+                .and_then(|o| o.remove("state"))
+                .filter(|_| read);
+            tracing::debug!("moto restore: {answer}");
+            return Ok((Restore::Done, state));
         }
         if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
             let message = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_owned))
                 .unwrap_or(body);
-            return Ok(Restore::SeedRefused(message));
+            return Ok((Restore::SeedRefused(message), None));
         }
         if status != reqwest::StatusCode::NOT_FOUND {
             tracing::warn!("moto restore answered {status}: {body}");
         }
-        Ok(Restore::Unavailable)
+        Ok((Restore::Unavailable, None))
     }
 
     /// moto reset and provisioned again (the same ids: moto's seed), Redis flushed.

@@ -334,6 +334,11 @@ pub enum StackAction {
         /// Port for moto server on 127.0.0.1 (default: a free one; a busy one is refused).
         #[arg(long)]
         moto_port: Option<u16>,
+        /// Stacks to run: the first on the ports above, each further one a whole stack of its
+        /// own (moto, Redis, Bedrock replay, transcript proxy) on free ports, which `parity`
+        /// replays on in parallel (`--stacks`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+        workers: u32,
     },
     /// Show the services of the running stack and their health.
     Status,
@@ -452,9 +457,14 @@ pub struct ParityRunArgs {
     /// Replay every case this many times (throughput measurement).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub repeat: u32,
-    /// Cases in flight at once.
+    /// Cases in flight at once on each stack.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+    /// Isolated local stacks (each its own moto and Redis) the cases are spread over; stateful
+    /// cases run one at a time on each. Default: the running ones (`stack up --workers N`), or
+    /// without a running stack one private stack per CPU core, at most 4.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub stacks: Option<u32>,
     /// Unexplained differences the gate tolerates.
     #[arg(long, default_value_t = 0)]
     pub max_diff: usize,

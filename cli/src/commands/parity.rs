@@ -12,7 +12,6 @@ use crate::parity::report::{DivergenceNote, ParityReport, Verdict};
 use crate::parity::rules::Rules;
 use crate::parity::run::{python_twice, run_case, run_cross, PythonSide};
 use crate::stack::Stack;
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
 
@@ -99,6 +98,73 @@ fn load_inputs(project: &Project, sel: &CaseSelection) -> anyhow::Result<(Rules,
     Ok((rules, out))
 }
 
+/// The Rust runner of one function on one stack (or deployed), and the Python one when live.
+async fn side_runners<'a>(
+    project: &'a Project,
+    stack: Option<&Stack>,
+    function: &str,
+    (rust_at, python_at): (crate::exec::Where<'_>, crate::exec::Where<'_>),
+    python_live: bool,
+    args: &ParityRunArgs,
+) -> anyhow::Result<(Runner<'a>, Option<Runner<'a>>)> {
+    let rust = runner(
+        project,
+        stack,
+        function,
+        Side::Rust,
+        rust_at,
+        args.select.profile,
+    )
+    .await?
+    .with_skipped_waits(!args.real_waits);
+    let python = if python_live {
+        Some(runner(project, stack, function, Side::Python, python_at, None).await?)
+    } else {
+        None
+    };
+    Ok((rust, python))
+}
+
+/// Stateful cases from which a run without a running stack starts more than one private stack:
+/// a further stack takes about 2 s to start, a stateful case 10-60 ms to replay.
+const CASES_FOR_MORE_STACKS: usize = 100;
+
+/// The stacks a run spreads its cases over: the running one and its workers; without a running
+/// stack, private ones (one per CPU core, at most 4, once there are enough stateful cases to
+/// repay their start). `--stacks N` adds private ones to what runs until there are N, or uses
+/// the first N running ones.
+async fn open_stacks(
+    project: &Project,
+    wanted: Option<u32>,
+    stateful: usize,
+) -> anyhow::Result<Vec<Stack>> {
+    let first = Stack::attach_or_start(project).await?;
+    let attached = !first.is_owned();
+    let mut stacks = vec![first];
+    if attached {
+        stacks.extend(Stack::attach_workers(project));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let want = match wanted {
+        Some(n) => n as usize,
+        None if attached => stacks.len(),
+        None if stateful >= CASES_FOR_MORE_STACKS => cores.clamp(1, 4),
+        None => 1,
+    };
+    stacks.truncate(want);
+    if stacks.len() < want {
+        let started = std::time::Instant::now();
+        let more = Stack::start_private(project, want - stacks.len()).await?;
+        tracing::info!(
+            "started {} private stack(s) in {:.1} s",
+            more.len(),
+            started.elapsed().as_secs_f64()
+        );
+        stacks.extend(more);
+    }
+    Ok(stacks)
+}
+
 fn progress(total: usize, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(total as u64);
     pb.set_style(
@@ -142,14 +208,23 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             }
         }
     }
-    let stack = if t.needs_stack() {
-        Some(Stack::attach_or_start(project).await?)
+    let stacks = if t.needs_stack() {
+        let stateful = selected
+            .iter()
+            .flat_map(|(_, c)| c)
+            .filter(|c| c.needs_state())
+            .count()
+            * args.repeat as usize;
+        open_stacks(project, args.stacks, stateful).await?
     } else {
-        None
+        Vec::new()
     };
-    let state = stack
-        .as_ref()
-        .map(|s| StateGuard::new(s, project.fixtures_dir()));
+    let guards: Vec<StateGuard> = stacks
+        .iter()
+        .map(|s| StateGuard::new(s, project.fixtures_dir()))
+        .collect();
+    let stack = stacks.first();
+    let state = guards.first();
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let total: usize = selected.iter().map(|(_, c)| c.len()).sum::<usize>() * args.repeat as usize;
@@ -159,41 +234,15 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let (mut python_target, mut rust_target) = ("recorded fixtures".to_string(), String::new());
     for (function, cases) in &selected {
         pb.set_message(function.clone());
-        let rust = runner(
-            project,
-            stack.as_ref(),
-            function,
-            Side::Rust,
-            rust_at,
-            args.select.profile,
-        )
-        .await?
-        .with_skipped_waits(!args.real_waits);
-        let py_runner = if python_live {
-            Some(
-                runner(
-                    project,
-                    stack.as_ref(),
-                    function,
-                    Side::Python,
-                    python_at,
-                    None,
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
+        let at = (rust_at, python_at);
+        let (rust, py_runner) =
+            side_runners(project, stack, function, at, python_live, &args).await?;
         rust_target = rust.describe();
-        let python = match &py_runner {
-            Some(p) => {
-                python_target = p.describe();
-                PythonSide::Live(p)
-            }
-            None => PythonSide::Recorded,
-        };
+        if let Some(p) = &py_runner {
+            python_target = p.describe();
+        }
         if args.cross {
-            let (Some(py), Some(guard)) = (&py_runner, state.as_ref()) else {
+            let (Some(py), Some(guard)) = (&py_runner, state) else {
                 anyhow::bail!(
                     "--cross needs --python-src (the live Python side) and the local Rust side"
                 );
@@ -210,29 +259,58 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             }
             continue;
         }
-        let repeated = cases
+        let repeated: Vec<&Case> = cases
             .iter()
             .cycle()
-            .take(cases.len() * args.repeat as usize);
-        let mut stream = futures::stream::iter(repeated)
-            .map(|case| {
-                run_case(
-                    case,
-                    &rules,
-                    &rust,
-                    &python,
-                    stack.as_ref(),
-                    state.as_ref(),
-                    t.allow_writes,
-                )
-            })
-            .buffered(args.concurrency as usize);
-        while let Some(res) = stream.next().await {
-            let res = res?;
-            say_if_different(&pb, &res);
-            results.push(res);
-            pb.inc(1);
+            .take(cases.len() * args.repeat as usize)
+            .collect();
+        // The further stacks take their share when both sides run here (a deployed side has
+        // one state, its own): a runner of each side per stack, the cases pulled from one
+        // queue so that a slow case does not hold the others back.
+        let local = !rust.is_remote() && py_runner.as_ref().is_none_or(|p| !p.is_remote());
+        let mut lanes = vec![(rust, py_runner)];
+        if local {
+            for st in stacks.iter().skip(1) {
+                lanes
+                    .push(side_runners(project, Some(st), function, at, python_live, &args).await?);
+            }
         }
+        let sides: Vec<(&Runner, PythonSide)> = lanes
+            .iter()
+            .map(|(r, p)| {
+                let py = match p {
+                    Some(p) => PythonSide::Live(p),
+                    None => PythonSide::Recorded,
+                };
+                (r, py)
+            })
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let pulled = std::sync::Mutex::new(Vec::with_capacity(repeated.len()));
+        let workers = (0..sides.len() * args.concurrency as usize).map(|w| {
+            let lane = w % sides.len();
+            let (rust, python) = (&sides[lane].0, &sides[lane].1);
+            let (st, guard) = (stacks.get(lane), guards.get(lane));
+            let (repeated, next, pulled, rules, pb) = (&repeated, &next, &pulled, &rules, &pb);
+            async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(case) = repeated.get(i) else {
+                        return Ok::<(), crate::parity::ParityError>(());
+                    };
+                    let res =
+                        run_case(case, rules, rust, python, st, guard, t.allow_writes).await?;
+                    tracing::debug!(case = %res.case, stack = lane, "case done");
+                    say_if_different(pb, &res);
+                    pb.inc(1);
+                    pulled.lock().expect("results lock").push((i, res));
+                }
+            }
+        });
+        futures::future::try_join_all(workers).await?;
+        let mut pulled = pulled.into_inner().expect("results lock");
+        pulled.sort_by_key(|(i, _)| *i);
+        results.extend(pulled.into_iter().map(|(_, r)| r));
     }
     if args.cross {
         let selected_fns: Vec<&str> = selected.iter().map(|(f, _)| f.as_str()).collect();
@@ -243,7 +321,7 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
             .iter()
             .filter(|sc| sc.functions().iter().all(|f| selected_fns.contains(f)))
         {
-            let (Some(stack), Some(guard)) = (stack.as_ref(), state.as_ref()) else {
+            let (Some(stack), Some(guard)) = (stack, state) else {
                 anyhow::bail!("--cross needs the local stack");
             };
             let mut sides = crate::parity::cross::Sides {

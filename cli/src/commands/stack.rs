@@ -11,6 +11,7 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
         StackAction::Up {
             redis_port,
             moto_port,
+            workers,
         } => {
             if let Some(s) = Stack::attach(project) {
                 let pids: Vec<String> = s
@@ -42,15 +43,26 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 true,
             )
             .await?;
+            let further = match Stack::start_workers(project, workers as usize - 1).await {
+                Ok(w) => w,
+                Err(e) => {
+                    // Not half up: what started is stopped again.
+                    stack::down(project)?;
+                    return Err(e.into());
+                }
+            };
             let mut t = super::table();
-            t.set_header(vec!["service", "pid", "address", "log"]);
-            for svc in s.info.services() {
-                t.add_row(vec![
-                    svc.name.clone(),
-                    svc.pid.to_string(),
-                    format!("127.0.0.1:{}", svc.port),
-                    svc.log.display().to_string(),
-                ]);
+            t.set_header(vec!["stack", "service", "pid", "address", "log"]);
+            for (i, st) in std::iter::once(&s).chain(&further).enumerate() {
+                for svc in st.info.services() {
+                    t.add_row(vec![
+                        stack_label(i),
+                        svc.name.clone(),
+                        svc.pid.to_string(),
+                        format!("127.0.0.1:{}", svc.port),
+                        svc.log.display().to_string(),
+                    ]);
+                }
             }
             println!("{t}");
             println!(
@@ -84,17 +96,23 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 return Ok(0);
             };
             let mut t = super::table();
-            t.set_header(vec!["service", "pid", "address", "process", "health"]);
+            t.set_header(vec![
+                "stack", "service", "pid", "address", "process", "health",
+            ]);
             let mut all_ok = true;
-            for (svc, alive, health) in Stack::health(&info).await {
-                all_ok &= alive && health.starts_with("healthy");
-                t.add_row(vec![
-                    svc.name.clone(),
-                    svc.pid.to_string(),
-                    format!("127.0.0.1:{}", svc.port),
-                    if alive { "running" } else { "gone" }.to_string(),
-                    health,
-                ]);
+            let workers = stack::recorded_workers(project);
+            for (i, info) in std::iter::once(&info).chain(&workers).enumerate() {
+                for (svc, alive, health) in Stack::health(info).await {
+                    all_ok &= alive && health.starts_with("healthy");
+                    t.add_row(vec![
+                        stack_label(i),
+                        svc.name.clone(),
+                        svc.pid.to_string(),
+                        format!("127.0.0.1:{}", svc.port),
+                        if alive { "running" } else { "gone" }.to_string(),
+                        health,
+                    ]);
+                }
             }
             println!("{t}");
             println!("started {}", info.started_at);
@@ -165,4 +183,13 @@ const HOST_VARS: [&str; 3] = ["PATH", "LANG", "TZ"];
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// How the tables name a stack: the first, or worker N of `stack up --workers`.
+fn stack_label(i: usize) -> String {
+    if i == 0 {
+        "main".into()
+    } else {
+        format!("worker-{i}")
+    }
 }

@@ -384,7 +384,37 @@ impl Stack {
 
     /// The stack `stack up` started, when its services are alive.
     pub fn attach(project: &Project) -> Option<Self> {
-        let run_dir = shared_run_dir(project);
+        Self::attach_at(project, shared_run_dir(project))
+    }
+
+    /// The further stacks `stack up --workers N` started, in order; only whole ones.
+    pub fn attach_workers(project: &Project) -> Vec<Self> {
+        worker_dirs(project)
+            .into_iter()
+            .filter_map(|dir| Self::attach_at(project, dir))
+            .collect()
+    }
+
+    /// `n` private stacks for this command beside its first one, started at once; stopped
+    /// when dropped, like the first.
+    pub async fn start_private(project: &Project, n: usize) -> Result<Vec<Self>, StackError> {
+        let pid = std::process::id();
+        futures::future::try_join_all((1..=n).map(|i| {
+            let run_dir = project.state_dir().join(format!("stack-{pid}-{i}"));
+            Self::start(project, run_dir, Ports::default(), false)
+        }))
+        .await
+    }
+
+    /// Start the workers of `stack up --workers N` (detached, numbered from 1).
+    pub async fn start_workers(project: &Project, n: usize) -> Result<Vec<Self>, StackError> {
+        futures::future::try_join_all(
+            (1..=n).map(|i| Self::start(project, worker_dir(project, i), Ports::default(), true)),
+        )
+        .await
+    }
+
+    fn attach_at(project: &Project, run_dir: PathBuf) -> Option<Self> {
         let info = read_info(&run_dir)?;
         if !info.services().into_iter().all(services::alive) {
             return None;
@@ -521,10 +551,21 @@ pub const STACK_VARS: [&str; 11] = [
     "app_client_id",
 ];
 
-/// Stop the stack that `stack up` recorded. Returns what was stopped (empty when nothing ran).
+/// Stop the stack that `stack up` recorded, its workers too. Returns what was stopped (empty
+/// when nothing ran).
 pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {
-    let run_dir = shared_run_dir(project);
-    let file = state_file(&run_dir);
+    let mut stopped = Vec::new();
+    for dir in worker_dirs(project) {
+        stopped.extend(down_at(&dir)?);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut first = down_at(&shared_run_dir(project))?;
+    first.extend(stopped);
+    Ok(first)
+}
+
+fn down_at(run_dir: &Path) -> Result<Vec<ServiceInfo>, StackError> {
+    let file = state_file(run_dir);
     let Ok(text) = std::fs::read(&file) else {
         return Ok(Vec::new());
     };
@@ -533,6 +574,27 @@ pub fn down(project: &Project) -> Result<Vec<ServiceInfo>, StackError> {
     let stopped = stop_alive(&info);
     let _ = std::fs::remove_file(&file);
     Ok(stopped)
+}
+
+/// Where worker `i` of `stack up --workers N` runs (inside the first stack's folder).
+fn worker_dir(project: &Project, i: usize) -> PathBuf {
+    shared_run_dir(project).join(format!("worker-{i}"))
+}
+
+/// The worker folders `stack up --workers N` recorded, in order.
+pub fn worker_dirs(project: &Project) -> Vec<PathBuf> {
+    (1..)
+        .map(|i| worker_dir(project, i))
+        .take_while(|d| state_file(d).is_file())
+        .collect()
+}
+
+/// The recorded workers, alive or not.
+pub fn recorded_workers(project: &Project) -> Vec<StackInfo> {
+    worker_dirs(project)
+        .iter()
+        .filter_map(|d| read_info(d))
+        .collect()
 }
 
 fn stop_alive(info: &StackInfo) -> Vec<ServiceInfo> {

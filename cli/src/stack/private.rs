@@ -26,7 +26,7 @@ pub(super) fn write_owner(run_dir: &Path) -> Result<(), StackError> {
         .map_err(|e| StackError::Io(e.to_string()))
 }
 
-/// Private stack folders (`stack-<pid>`) whose command is gone — killed with `kill -9`, so its
+/// Private stack folders (`stack-<pid>[-<n>]`) whose command is gone — killed with `kill -9`, so its
 /// `Drop` never ran: stop any service still alive (the kernel normally has, by
 /// `PR_SET_PDEATHSIG`) and remove the folder. Returns the folders removed.
 pub fn clean_stale_private_stacks(project: &Project) -> Vec<PathBuf> {
@@ -38,7 +38,8 @@ pub fn clean_stale_private_stacks(project: &Project) -> Vec<PathBuf> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
             .strip_prefix("stack-")
-            .and_then(|p| p.parse::<u32>().ok())
+            // `stack-<pid>`, or `stack-<pid>-<n>` for the further stacks of one command.
+            .and_then(|p| p.split('-').next()?.parse::<u32>().ok())
         else {
             continue;
         };

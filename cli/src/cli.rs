@@ -160,6 +160,10 @@ pub enum FunctionsAction {
         /// CPU architecture of the Lambda function.
         #[arg(long, value_enum, default_value = "arm64")]
         arch: LambdaArch,
+        /// Cargo profile of the build: `release` (what is deployed), or another of the
+        /// workspace's, e.g. `lambda-check` (unoptimised: the tests' check of the pipeline).
+        #[arg(long, default_value = "release", value_name = "PROFILE")]
+        cargo_profile: String,
     },
     /// Zip each built `bootstrap` reproducibly (target/lambda/NAME.zip), with size and sha256.
     Package {

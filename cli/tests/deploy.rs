@@ -31,6 +31,10 @@ fn arm64_build_and_reproducible_package() {
         "arm64",
         "--function",
         "health",
+        // The pipeline (cargo-lambda, zig, an arm64 ELF, a reproducible zip), not the code:
+        // unoptimised, a few minutes less of CI.
+        "--cargo-profile",
+        "lambda-check",
     ]);
     assert_eq!(
         o.status.code(),

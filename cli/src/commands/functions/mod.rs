@@ -28,7 +28,11 @@ pub async fn run(project: &Project, action: FunctionsAction) -> anyhow::Result<i
             route,
             kind,
         } => new(project, &name, python_dir.as_deref(), &route, kind),
-        FunctionsAction::Build { functions, arch } => build(project, &functions, arch),
+        FunctionsAction::Build {
+            functions,
+            arch,
+            cargo_profile,
+        } => build(project, &functions, arch, &cargo_profile),
         FunctionsAction::Package { functions } => package(project, &functions),
         FunctionsAction::Publish {
             function,

@@ -30,7 +30,12 @@ pub(super) fn lambda_dir(project: &Project) -> std::path::PathBuf {
         .join("lambda")
 }
 
-pub(super) fn build(project: &Project, names: &[String], arch: LambdaArch) -> anyhow::Result<i32> {
+pub(super) fn build(
+    project: &Project,
+    names: &[String],
+    arch: LambdaArch,
+    cargo_profile: &str,
+) -> anyhow::Result<i32> {
     let fns = selected(project, names)?;
     let tool = project.tools_bin().join("cargo-lambda");
     if !tool.is_file() {
@@ -67,7 +72,15 @@ pub(super) fn build(project: &Project, names: &[String], arch: LambdaArch) -> an
         let log = logs.join(format!("{krate}.log"));
         let out = std::fs::File::create(&log)?;
         let status = std::process::Command::new("cargo")
-            .args(["lambda", "build", "--release", flag, "--bin", &krate])
+            .args([
+                "lambda",
+                "build",
+                "--profile",
+                cargo_profile,
+                flag,
+                "--bin",
+                &krate,
+            ])
             .current_dir(&project.root)
             .env("PATH", &path)
             .stdout(out.try_clone()?)

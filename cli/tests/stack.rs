@@ -346,14 +346,9 @@ fn workers_are_separate_stacks_that_parity_replays_on() {
     let out = common::stdout(&o);
     assert_eq!(out.matches("worker-1").count(), 4, "{out}");
 
-    let o = Command::new(common::bin())
-        .arg("--project")
-        .arg(p.path())
-        .args(["parity", "--function", "usage", "--profile", "debug"])
-        .env("RUST_LOG", "manuel_migrate=debug")
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
+    let debug = [("RUST_LOG", "manuel_migrate=debug")];
+    let parity = ["parity", "--function", "usage", "--profile", "debug"];
+    let o = p.run_with_env(&parity, &debug);
     let (out, err) = (common::stdout(&o), stderr(&o));
     assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
     assert!(out.contains("PASSED: 0 unexplained"), "{out}");
@@ -365,22 +360,7 @@ fn workers_are_separate_stacks_that_parity_replays_on() {
         );
     }
     // `--stacks 1` keeps to the first stack.
-    let o = Command::new(common::bin())
-        .arg("--project")
-        .arg(p.path())
-        .args([
-            "parity",
-            "--function",
-            "usage",
-            "--profile",
-            "debug",
-            "--stacks",
-            "1",
-        ])
-        .env("RUST_LOG", "manuel_migrate=debug")
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
+    let o = p.run_with_env(&[&parity[..], &["--stacks", "1"]].concat(), &debug);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("stack=1"), "{}", stderr(&o));
 

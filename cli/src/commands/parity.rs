@@ -231,10 +231,10 @@ async fn compare(project: &Project, args: ParityRunArgs) -> anyhow::Result<i32> 
     let pb = progress(total, "parity");
     let mut results = Vec::with_capacity(total);
     let (rust_at, python_at) = (t.rust_where(), t.python_where());
+    let at = (rust_at, python_at);
     let (mut python_target, mut rust_target) = ("recorded fixtures".to_string(), String::new());
     for (function, cases) in &selected {
         pb.set_message(function.clone());
-        let at = (rust_at, python_at);
         let (rust, py_runner) =
             side_runners(project, stack, function, at, python_live, &args).await?;
         rust_target = rust.describe();

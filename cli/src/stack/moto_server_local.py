@@ -59,6 +59,7 @@ import os
 import sys
 import threading
 import time
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import moto.backends
@@ -182,10 +183,8 @@ def _restore_state():
         ]
         fresh = dict(zip(chosen, copy.deepcopy([saved[i] for i in chosen])))
         known = {id(d) for d in dicts}
-        for i, d in enumerate(dicts):
-            if i not in fresh:
-                continue
-            accounts, attributes = fresh[i]
+        for i, (accounts, attributes) in fresh.items():
+            d = dicts[i]
             vars(d).update(attributes)
             for account in list(d.keys()):
                 if account not in accounts:
@@ -338,6 +337,15 @@ def _body(environ):
     return json.loads(raw) if raw.strip() else None
 
 
+def _query(environ):
+    return parse_qs(environ.get("QUERY_STRING", ""))
+
+
+def _region(environ):
+    """The region=R of a local endpoint's query."""
+    return _query(environ).get("region", ["us-east-1"])[0]
+
+
 _dispatch = DomainDispatcherApplication.__call__
 _get_application = DomainDispatcherApplication.get_application
 
@@ -360,23 +368,18 @@ def _call(self, environ, start_response):
             out = _checkpoint_state() if path.endswith("checkpoint") else _restore_state()
             status = "200 OK" if out is not None else "409 Conflict"
             out = out or {"error": "no checkpoint"}
-            seed = _body(environ) if out.get("backends") and path.endswith("restore") else None
+            restored = bool(out.get("backends")) and path.endswith("restore")
+            seed = _body(environ) if restored else None
             if seed:
-                from urllib.parse import parse_qs
-
-                region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
                 with backend_lock:
-                    _seed(region, seed)
+                    _seed(_region(environ), seed)
                 if seed.get("dynamodb"):
                     _touch("dynamodb", True)
                 for o in seed.get("s3", []):
                     _touch_seeded_bucket(o["bucket"])
                 out["seeded"] = True
-            if out.get("backends") and path.endswith("restore") and "state=1" in environ.get("QUERY_STRING", ""):
-                from urllib.parse import parse_qs
-
-                region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
-                out["state"] = _state(region)
+            if restored and _query(environ).get("state") == ["1"]:
+                out["state"] = _state(_region(environ))
         except SeedError as e:
             status, out = "422 Unprocessable Entity", {"error": str(e)}
         except Exception as e:  # noqa: BLE001 - the CLI falls back to a full reset
@@ -386,11 +389,8 @@ def _call(self, environ, start_response):
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
     if path == "/__local/state" and environ.get("REQUEST_METHOD") == "POST":
-        from urllib.parse import parse_qs
-
-        region = parse_qs(environ.get("QUERY_STRING", "")).get("region", ["us-east-1"])[0]
         try:
-            status, out = "200 OK", _state(region)
+            status, out = "200 OK", _state(_region(environ))
             # Bytes (a binary attribute inside a map or list) as base64, as the wire has them.
             body = json.dumps(out, default=_wire).encode()
         except Exception as e:  # noqa: BLE001 - the CLI falls back to reading through the SDK

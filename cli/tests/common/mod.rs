@@ -184,10 +184,16 @@ impl TempProject {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    /// [`TempProject::run`] with these variables set too.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(bin())
             .arg("--project")
             .arg(self.path())
             .args(args)
+            .envs(env.iter().copied())
             .env_remove("CARGO_TARGET_DIR")
             .output()
             .unwrap()

@@ -137,6 +137,40 @@ where
     })
 }
 
+/// [`run`] for a function whose failure must reach Lambda as a failure: an `Err` is reported
+/// on the Runtime API's error path (`/invocation/{id}/error`), so an asynchronous caller (SNS,
+/// EventBridge, a CloudWatch alarm action) retries it. The Manuel ports answer every event with a
+/// value, as their Python twins do; the rollback guard uses this one.
+#[cfg(feature = "lambda")]
+pub fn run_fallible<S, I, H, E>(init: I, handler: H) -> Result<(), Error>
+where
+    I: AsyncFnOnce() -> S,
+    H: AsyncFn(&serde_json::Value, &InvokeContext, &S) -> Result<serde_json::Value, E>,
+    E: std::fmt::Display,
+{
+    init_tracing();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let state = init().await;
+        let (state, handler) = (&state, &handler);
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+                let ctx = InvokeContext::from_parts(
+                    &event.context.request_id,
+                    &event.context.invoked_function_arn,
+                    event.context.deadline,
+                );
+                handler(&event.payload, &ctx, state)
+                    .await
+                    .map_err(|e| Error::from(e.to_string()))
+            },
+        ))
+        .await
+    })
+}
+
 #[cfg(test)]
 mod wait_tests {
     use super::waits_skipped_with as skipped;

@@ -1,6 +1,10 @@
 //! How traffic is split: Lambda alias weights (`AdditionalVersionWeights` between the Python and
 //! the Rust version of one function) or two weighted Route 53 records. Weights are always read
 //! from AWS, never from memory.
+//!
+//! The shift controller (the CLI) and the rollback guard (a Lambda function that CloudWatch's
+//! alarm calls through SNS) move traffic with this one piece of code: a [`RouteTarget`] says
+//! what to move (the CLI writes it into the guard's environment as JSON), a [`Router`] moves it.
 
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use std::collections::HashMap;
@@ -57,11 +61,100 @@ pub enum Router {
     Route53(Route53Router),
 }
 
+/// What a router moves, as configuration: serialisable, so that the guard function is given
+/// exactly what the controller uses (`MANUEL_GUARD_TARGET`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "router", rename_all = "snake_case")]
+pub enum RouteTarget {
+    Alias {
+        function: String,
+        alias: String,
+        python_version: String,
+        rust_version: String,
+    },
+    Route53 {
+        zone_id: String,
+        record_name: String,
+        record_type: String,
+        python_set: String,
+        rust_set: String,
+        python_target: String,
+        rust_target: String,
+        ttl: i64,
+    },
+}
+
+impl RouteTarget {
+    /// The router that moves this target's traffic with the clients of `conf`.
+    pub fn router(&self, conf: &aws_config::SdkConfig) -> Router {
+        match self.clone() {
+            RouteTarget::Alias {
+                function,
+                alias,
+                python_version,
+                rust_version,
+            } => Router::Alias(AliasRouter {
+                client: aws_sdk_lambda::Client::new(conf),
+                function,
+                alias,
+                python_version,
+                rust_version,
+            }),
+            RouteTarget::Route53 {
+                zone_id,
+                record_name,
+                record_type,
+                python_set,
+                rust_set,
+                python_target,
+                rust_target,
+                ttl,
+            } => Router::Route53(Route53Router {
+                client: aws_sdk_route53::Client::new(conf),
+                zone_id,
+                record_name,
+                record_type,
+                python_set,
+                rust_set,
+                python_target,
+                rust_target,
+                ttl,
+            }),
+        }
+    }
+
+    /// What it names, in words: `alias live of manuel-query-dev` or a Route 53 record.
+    pub fn describe(&self) -> String {
+        match self {
+            RouteTarget::Alias {
+                function, alias, ..
+            } => format!("alias {alias} of {function}"),
+            RouteTarget::Route53 {
+                zone_id,
+                record_name,
+                ..
+            } => format!("record {record_name} in zone {zone_id}"),
+        }
+    }
+}
+
+/// An SDK error with its chain of causes, in one line.
+pub fn aws_message<E: std::error::Error>(e: &E) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
 fn aws(call: &'static str, target: &str, e: impl std::error::Error) -> RouterError {
     RouterError::Aws {
         call,
         target: target.to_owned(),
-        message: crate::stack::aws_message(&e),
+        message: aws_message(&e),
     }
 }
 

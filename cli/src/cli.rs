@@ -567,11 +567,13 @@ pub struct GuardArgs {
 pub enum GuardAction {
     /// Whether the function's guard is whole, and its alarm's state.
     Show {
+        /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
         #[arg(long)]
         function: String,
     },
     /// Delete the function's guard (alarm, topic, function): when Python is being removed.
     Remove {
+        /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
         #[arg(long)]
         function: String,
     },

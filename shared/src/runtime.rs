@@ -116,24 +116,8 @@ where
     I: AsyncFnOnce() -> S,
     H: AsyncFn(&serde_json::Value, &InvokeContext, &S) -> serde_json::Value,
 {
-    init_tracing();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let state = init().await;
-        let (state, handler) = (&state, &handler);
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-                let ctx = InvokeContext::from_parts(
-                    &event.context.request_id,
-                    &event.context.invoked_function_arn,
-                    event.context.deadline,
-                );
-                Ok::<serde_json::Value, Error>(handler(&event.payload, &ctx, state).await)
-            },
-        ))
-        .await
+    run_fallible(init, async |event, ctx, state| {
+        Ok::<_, std::convert::Infallible>(handler(event, ctx, state).await)
     })
 }
 

@@ -563,7 +563,11 @@ async fn ensure_guard(
     let state = GuardClients::new(conf)
         .install(spec, &code, &role, memory)
         .await
-        .map_err(|e| anyhow::anyhow!("{e} (the shift refuses to move weight without its guard; --no-guard shifts unguarded)"))?;
+        .map_err(|e| {
+            anyhow::Error::new(e).context(
+                "the shift refuses to move weight without its guard (--no-guard shifts unguarded)",
+            )
+        })?;
     Ok(state)
 }
 

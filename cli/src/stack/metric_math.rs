@@ -167,6 +167,11 @@ impl Parser {
                 Ok(e)
             }
             Some(Tok::Id(name)) if self.peek() == Some(&Tok::Open) => {
+                if name != "IF" && name != "FILL" {
+                    return Err(format!(
+                        "function {name} is not supported by the local evaluator (IF, FILL)"
+                    ));
+                }
                 let mut a = self
                     .args(&name, if name == "IF" { 3 } else { 2 })?
                     .into_iter();

@@ -238,7 +238,7 @@ fn stack_up_status_down() {
 
     let o = p.run(&["stack", "down"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(stdout(&o).matches("free").count(), 4, "{}", stdout(&o));
+    assert_eq!(stdout(&o).matches("free").count(), 5, "{}", stdout(&o));
     let survivors: Vec<String> = pids
         .iter()
         .filter(|p| pid_alive(**p))

@@ -8,7 +8,7 @@ use crate::shift::controller::{sample_warnings, Controller, Event, Limits, Outco
 use crate::shift::guard::{GuardCheck, GuardClients, GuardCode, GuardSpec};
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
-use crate::shift::router::{RouteTarget, Router};
+use crate::shift::router::{AliasTarget, Route53Target, RouteTarget, Router};
 use crate::shift::routes::{judge, routes_of, Finding, Needs, RouteAuth};
 use crate::shift::{parse_plan, Thresholds};
 use std::time::Duration;
@@ -48,12 +48,12 @@ fn plan_for(
             if python_version == rust_version {
                 anyhow::bail!("manuel-migrate.toml: functions.{function}.deploy: python_version and rust_version are both {rust_version}");
             }
-            let target = RouteTarget::Alias {
+            let target = RouteTarget::Alias(AliasTarget {
                 function: name.clone(),
                 alias: alias.clone(),
                 python_version: python_version.clone(),
                 rust_version: rust_version.clone(),
-            };
+            });
             Ok(Plan {
                 function: function.to_owned(),
                 monitor: Monitor {
@@ -71,7 +71,7 @@ fn plan_for(
         }
         "route53" => {
             let r = deploy.route53.clone().ok_or_else(|| missing(function, "route53", ""))?;
-            let target = RouteTarget::Route53 {
+            let target = RouteTarget::Route53(Route53Target {
                 zone_id: r.zone_id,
                 record_name: r.record_name,
                 record_type: r.record_type,
@@ -80,7 +80,7 @@ fn plan_for(
                 python_target: r.python_target,
                 rust_target: r.rust_target,
                 ttl: r.ttl,
-            };
+            });
             Ok(Plan {
                 function: function.to_owned(),
                 monitor: Monitor {
@@ -626,8 +626,8 @@ pub async fn guard(project: &Project, args: GuardArgs) -> anyhow::Result<i32> {
 
 fn read_call(plan: &Plan) -> String {
     match &plan.router {
-        Router::Alias(a) => format!("lambda:GetAlias {} alias {}", a.function, a.alias),
-        Router::Route53(r) => format!(
+        Router::Alias { to: a, .. } => format!("lambda:GetAlias {} alias {}", a.function, a.alias),
+        Router::Route53 { to: r, .. } => format!(
             "route53:ListResourceRecordSets {} {}",
             r.zone_id, r.record_name
         ),

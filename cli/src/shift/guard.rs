@@ -183,12 +183,8 @@ impl GuardSpec {
 
 fn target_name(target: &RouteTarget, function: &str) -> String {
     match target {
-        RouteTarget::Alias {
-            function: name,
-            alias,
-            ..
-        } => format!("{name}-{alias}"),
-        RouteTarget::Route53 { .. } => function.to_owned(),
+        RouteTarget::Alias(a) => format!("{}-{}", a.function, a.alias),
+        RouteTarget::Route53(_) => function.to_owned(),
     }
 }
 
@@ -354,9 +350,11 @@ impl GuardClients {
         }
     }
 
-    /// Whether every part is there and wired to this target: the alarm (with the topic as its
-    /// action), the function (with this target), its subscription to the topic.
-    pub async fn inspect(&self, spec: &GuardSpec) -> Result<GuardCheck, GuardError> {
+    /// The guard's alarm, when it exists.
+    async fn alarm(
+        &self,
+        spec: &GuardSpec,
+    ) -> Result<Option<aws_sdk_cloudwatch::types::MetricAlarm>, GuardError> {
         let alarms = self
             .cloudwatch
             .describe_alarms()
@@ -364,7 +362,13 @@ impl GuardClients {
             .send()
             .await
             .map_err(|e| aws("cloudwatch:DescribeAlarms", &spec.name, e))?;
-        let Some(alarm) = alarms.metric_alarms().first() else {
+        Ok(alarms.metric_alarms().first().cloned())
+    }
+
+    /// Whether every part is there and wired to this target: the alarm (with the topic as its
+    /// action), the function (with this target), its subscription to the topic.
+    pub async fn inspect(&self, spec: &GuardSpec) -> Result<GuardCheck, GuardError> {
+        let Some(alarm) = self.alarm(spec).await? else {
             return Ok(GuardCheck::Missing(format!("no alarm {}", spec.name)));
         };
         let Some(topic) = alarm.alarm_actions().first().cloned() else {
@@ -435,19 +439,12 @@ impl GuardClients {
     /// Delete the alarm, the topic (with its subscriptions) and the function; what was removed.
     pub async fn remove(&self, spec: &GuardSpec) -> Result<Vec<String>, GuardError> {
         let mut done = Vec::new();
-        let alarms = self
-            .cloudwatch
-            .describe_alarms()
-            .alarm_names(&spec.name)
-            .send()
-            .await
-            .map_err(|e| aws("cloudwatch:DescribeAlarms", &spec.name, e))?;
-        let topics: Vec<String> = alarms
-            .metric_alarms()
+        let alarm = self.alarm(spec).await?;
+        let topics: Vec<String> = alarm
             .iter()
             .flat_map(|a| a.alarm_actions().to_vec())
             .collect();
-        if !alarms.metric_alarms().is_empty() {
+        if alarm.is_some() {
             self.cloudwatch
                 .delete_alarms()
                 .alarm_names(&spec.name)
@@ -488,18 +485,19 @@ pub mod rollback_guard_vars {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shift::router::AliasTarget;
     use crate::stack::metric_math;
     use std::collections::HashMap;
 
     fn spec() -> GuardSpec {
         GuardSpec::new(
             "query",
-            RouteTarget::Alias {
+            RouteTarget::Alias(AliasTarget {
                 function: "manuel-query-dev".into(),
                 alias: "live".into(),
                 python_version: "3".into(),
                 rust_version: "4".into(),
-            },
+            }),
             MetricScope::Alias {
                 function: "manuel-query-dev".into(),
                 alias: "live".into(),
@@ -549,12 +547,12 @@ mod tests {
     #[test]
     fn names_fit_every_service() {
         let mut s = spec();
-        s.target = RouteTarget::Alias {
+        s.target = RouteTarget::Alias(AliasTarget {
             function: "x".repeat(80),
             alias: "live".into(),
             python_version: "1".into(),
             rust_version: "2".into(),
-        };
+        });
         let name = GuardSpec::new(
             "q",
             s.target.clone(),

@@ -57,6 +57,12 @@ impl StackError {
             StackError::NotHealthy { .. } | StackError::Aws { .. } | StackError::Service { .. }
         )
     }
+
+    /// A service that could not bind the port chosen for it.
+    pub fn is_port_race(&self) -> bool {
+        matches!(self, StackError::NotHealthy { detail, .. }
+            if detail.contains("Address already in use") || detail.contains("address in use"))
+    }
 }
 
 /// One started service.
@@ -193,6 +199,36 @@ impl Stack {
     /// Start redis, moto and the Bedrock replay. `detached` services outlive this process
     /// (`stack up`); otherwise they are killed with it.
     pub async fn start(
+        project: &Project,
+        run_dir: PathBuf,
+        ports: Ports,
+        detached: bool,
+    ) -> Result<Self, StackError> {
+        // A port chosen free may be taken before its service binds it (by a connection or a
+        // stack starting beside this one): the start is tried again with other ports, when the
+        // ports were the stack's to choose.
+        let chosen_here = [
+            ports.redis,
+            ports.moto,
+            ports.bedrock,
+            ports.transcripts,
+            ports.alarms,
+        ]
+        .iter()
+        .all(Option::is_none);
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(project, run_dir.clone(), ports, detached).await {
+                Err(e) if chosen_here && attempt < 3 && e.is_port_race() => {
+                    tracing::warn!("stack start, attempt {attempt}: {e}; again with other ports");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(
         project: &Project,
         run_dir: PathBuf,
         ports: Ports,

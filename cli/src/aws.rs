@@ -28,3 +28,18 @@ pub fn offline_config(project: &Project) -> SdkConfig {
         .region(Region::new(project.config.project.region.clone()))
         .build()
 }
+
+/// The endpoint the Lambda client will use when it is this machine's (the local stack's moto):
+/// `AWS_ENDPOINT_URL_LAMBDA`, else `AWS_ENDPOINT_URL`, on `127.0.0.1` or `localhost`.
+pub fn local_endpoint() -> Option<String> {
+    let url = std::env::var("AWS_ENDPOINT_URL_LAMBDA")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok()?;
+    let host = url
+        .split("://")
+        .nth(1)?
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    (host == "127.0.0.1" || host == "localhost").then_some(url)
+}

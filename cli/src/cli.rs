@@ -45,6 +45,8 @@ pub enum Command {
     Shift(ShiftArgs),
     /// Send all traffic back to the Python version (idempotent).
     Rollback(RollbackArgs),
+    /// The shift's guard in AWS: `show` whether it is whole, `remove` it.
+    Guard(GuardArgs),
     /// Weights read from AWS, last decision, error rates, journal tail.
     Status(StatusArgs),
     /// Rehearse a shift on the local stack: replayed traffic routed by moto's alias weights.
@@ -367,6 +369,20 @@ pub enum StackAction {
         #[arg(long)]
         port: u16,
     },
+    /// The stack's alarm evaluator and SNS → Lambda delivery (started by the stack; not for
+    /// direct use).
+    #[command(hide = true)]
+    Alarms {
+        /// The stack's run folder (its stack.json).
+        #[arg(long)]
+        run_dir: PathBuf,
+        /// Port on 127.0.0.1.
+        #[arg(long)]
+        port: u16,
+        /// Time between evaluations, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        tick_ms: u64,
+    },
     /// The stack's transcript proxy (started by the stack; not for direct use).
     #[command(hide = true)]
     TranscriptProxy {
@@ -535,6 +551,32 @@ pub struct ShiftArgs {
     /// the Rust version, so that its events bypass the weights.
     #[arg(long)]
     pub accept_event_sources: bool,
+    /// Move weight without the guard in AWS (alarm, topic, rollback-guard function): once this
+    /// process is gone, nothing watches the Rust share.
+    #[arg(long)]
+    pub no_guard: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    #[command(subcommand)]
+    pub action: GuardAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardAction {
+    /// Whether the function's guard is whole, and its alarm's state.
+    Show {
+        /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
+        #[arg(long)]
+        function: String,
+    },
+    /// Delete the function's guard (alarm, topic, function): when Python is being removed.
+    Remove {
+        /// Function name from manuel-migrate.toml (needs its [functions.NAME.deploy] section).
+        #[arg(long)]
+        function: String,
+    },
 }
 
 fn percent(s: &str) -> Result<f64, ArgError> {

@@ -267,6 +267,10 @@ pub struct FunctionConfig {
     /// Where the function is deployed and which versions the shift moves between.
     #[serde(default)]
     pub deploy: Option<DeployConfig>,
+    /// A function of the tool itself, not of Manuel (the rollback guard): no Python twin, no
+    /// resource in the templates — `shift` creates it in AWS, per shifted function.
+    #[serde(default)]
+    pub tool: bool,
     /// Where this entry deliberately differs from what backend/template.yaml deploys (`functions
     /// sync` keeps these): a field (`memory_mb`, `timeout_s`, `layers`, `routes`,
     /// `public_routes`, `template_resource`) or `env.KEY` → the reason.
@@ -356,6 +360,10 @@ pub struct ShiftConfig {
     /// … when Rust has at least this many errors in the window.
     #[serde(default = "default_min_errors")]
     pub min_errors: u64,
+    /// The role the rollback guard function runs with in AWS (template-rust.yaml's
+    /// `RollbackGuardRoleRustArn` output); on the local stack one is created in moto.
+    #[serde(default)]
+    pub guard_role_arn: Option<String>,
 }
 
 fn default_strict_p() -> f64 {
@@ -388,6 +396,7 @@ impl Default for ShiftConfig {
             metric_error_limit: default_limit(),
             strict_p: default_strict_p(),
             min_errors: default_min_errors(),
+            guard_role_arn: None,
         }
     }
 }

@@ -48,6 +48,9 @@ pub mod exit {
         if let Some(e) = e.downcast_ref::<crate::bench::BenchError>() {
             return e.is_service_failure();
         }
+        if let Some(e) = e.downcast_ref::<crate::shift::guard::GuardError>() {
+            return matches!(e, crate::shift::guard::GuardError::Aws { .. });
+        }
         if let Some(e) = e.downcast_ref::<ControllerError>() {
             return matches!(e, ControllerError::Router(RouterError::Aws { .. }));
         }

@@ -207,7 +207,7 @@ fn stack_up_status_down() {
         &std::fs::read(p.path().join(".manuel-migrate/stack/stack.json")).unwrap(),
     )
     .unwrap();
-    let services = ["redis", "moto", "bedrock", "transcripts"];
+    let services = ["redis", "moto", "bedrock", "transcripts", "alarms"];
     let pids = services.map(|s| state[s]["pid"].as_u64().unwrap());
     let ports = services.map(|s| state[s]["port"].as_u64().unwrap() as u16);
     assert!(pids.iter().all(|p| pid_alive(*p)));
@@ -217,7 +217,7 @@ fn stack_up_status_down() {
 
     let o = p.run(&["stack", "status"]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert_eq!(stdout(&o).matches("healthy").count(), 4, "{}", stdout(&o));
+    assert_eq!(stdout(&o).matches("healthy").count(), 5, "{}", stdout(&o));
 
     // Commands use the running stack instead of starting their own.
     let ev = fixture(&p, "get-health");
@@ -238,7 +238,7 @@ fn stack_up_status_down() {
 
     let o = p.run(&["stack", "down"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(stdout(&o).matches("free").count(), 4, "{}", stdout(&o));
+    assert_eq!(stdout(&o).matches("free").count(), 5, "{}", stdout(&o));
     let survivors: Vec<String> = pids
         .iter()
         .filter(|p| pid_alive(**p))

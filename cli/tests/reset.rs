@@ -250,6 +250,22 @@ async fn a_restore_copies_back_what_was_touched_and_gives_the_fresh_stack() {
     assert_ne!(configuration(&stack).await, fresh_config);
     assert!(restored(&stack).await.0 < all);
     assert_eq!(configuration(&stack).await, fresh_config);
+    // CloudWatch alone (the shift guard's metrics and alarms stay within it); the reads
+    // above touched their services, a first restore puts them back.
+    restored(&stack).await;
+    aws_sdk_cloudwatch::Client::new(&conf)
+        .put_metric_data()
+        .namespace("Manuel/Test")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("m")
+                .value(1.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored(&stack).await.0, 1);
     // An S3 write may notify other services: everything.
     change_everything(&stack).await;
     assert_eq!(restored(&stack).await, (all, all));

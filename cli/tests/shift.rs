@@ -512,3 +512,138 @@ async fn an_aws_failure_and_an_input_error_exit_differently() {
     let o = w.run(&["rollback", "--function", "nope"]);
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
 }
+
+/// The guard in AWS: `shift` installs it (alarm, topic, rollback-guard function) before moving
+/// weight; with no controller running, the local stack evaluates the alarm on the metrics Lambda
+/// would publish, sends CloudWatch's notification and invokes the guard as SNS would; the guard
+/// sends the alias back to Python. `status` and `guard show` read it all from AWS.
+#[tokio::test]
+async fn the_guard_rolls_back_when_no_controller_watches() {
+    let w = world().await;
+    let o = w.run(&[
+        "shift",
+        "--function",
+        "health",
+        "--percent",
+        "5",
+        "--min-invocations",
+        "20",
+        "--interval",
+        "60s",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let name = "manuel-migrate-guard-manuel-health-dev-live";
+    assert!(
+        out(&o).contains(&format!("guard: alarm {name} (OK")),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(w.alias().await, ("1".into(), vec![("2".into(), 0.05)]));
+    let o = w.run(&["guard", "show", "--function", "health"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("is whole — alarm OK"), "{}", out(&o));
+
+    // The shift process is gone. Rust fails 10 of 30 invocations, Python none of 100.
+    let started = std::time::Instant::now();
+    put(&w.cw, "1", 100.0, 0.0).await;
+    put(&w.cw, "2", 30.0, 10.0).await;
+    let mut restored = None;
+    for _ in 0..150 {
+        if w.alias().await == ("1".into(), vec![]) {
+            restored = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log_file = w.stack.info.alarms.as_ref().unwrap().log.clone();
+    let read_log = || std::fs::read_to_string(&log_file).unwrap_or_default();
+    let restored = restored.unwrap_or_else(|| {
+        panic!(
+            "the guard did not roll back; alarm service log:\n{}",
+            read_log()
+        )
+    });
+    // The weights move before the guard answers: its answer is logged a moment later.
+    for _ in 0..100 {
+        if read_log().contains("for the alarm:") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let log = read_log();
+    for line in log.lines().filter(|l| l.contains("for the alarm:")) {
+        eprintln!("{}", &line[..line.len().min(300)]);
+    }
+    eprintln!("metrics put → weights restored by the guard: {restored:?}");
+    assert!(log.contains(&format!("alarm {name}: OK → ALARM")), "{log}");
+    assert!(
+        log.contains("\"action\":\"rolled_back\"") && log.contains("\"from\":5.0"),
+        "{log}"
+    );
+
+    let alarm =
+        w.cw.describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .unwrap();
+    let alarm = &alarm.metric_alarms()[0];
+    assert_eq!(alarm.state_value().unwrap().as_str(), "ALARM");
+    assert!(
+        alarm.state_reason().unwrap().contains("[33.33"),
+        "{:?}",
+        alarm.state_reason()
+    );
+
+    // Evaluated again: still ALARM, no second notification, nothing invoked.
+    let port = w.stack.info.alarms.as_ref().unwrap().port;
+    let again: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/__alarms/evaluate"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &again["alarms"][0];
+    assert_eq!(
+        (entry["from"].as_str(), entry["to"].as_str()),
+        (Some("ALARM"), Some("ALARM")),
+        "{again}"
+    );
+    assert!(entry.get("delivered").is_none(), "{again}");
+
+    let o = w.run(&["status", "--function", "health"]);
+    let text = out(&o);
+    assert!(
+        text.contains("0.0%") && text.contains("alarm ALARM"),
+        "{text}"
+    );
+
+    // Removed on request, and then shown as missing (exit 1).
+    let o = w.run(&["guard", "remove", "--function", "health"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains(&format!("alarm {name}")), "{}", out(&o));
+    let o = w.run(&["guard", "show", "--function", "health"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+}
+
+/// `--no-guard` moves weight without creating anything, and says what that means.
+#[tokio::test]
+async fn no_guard_shifts_unwatched_and_says_so() {
+    let w = world().await;
+    let o = w.run(&[
+        "shift",
+        "--function",
+        "health",
+        "--percent",
+        "5",
+        "--no-guard",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(out(&o).contains("no alarm watches health"), "{}", out(&o));
+    let alarms = w.cw.describe_alarms().send().await.unwrap();
+    assert!(alarms.metric_alarms().is_empty(), "{alarms:?}");
+    let o = w.run(&["guard", "show", "--function", "health"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+}

@@ -371,5 +371,8 @@ fn workers_are_separate_stacks_that_parity_replays_on() {
             assert!(gone(pid_of(state, s)), "{s} survived stack down");
         }
     }
+    // The alarm evaluator runs in the main stack only (no shift uses a worker).
+    assert!(worker.get("alarms").is_none(), "{worker}");
+    assert!(gone(pid_of(&main, "alarms")), "alarms survived stack down");
     assert!(!p.path().join(".manuel-migrate/stack/worker-1").exists());
 }

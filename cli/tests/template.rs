@@ -277,6 +277,24 @@ fn every_function_crate_has_its_resources_and_config() {
             .unwrap_or_else(|| {
                 panic!("crate functions/{name} has no [functions.*] entry in manuel-migrate.toml")
             });
+        if cfg.tool {
+            // The tool's own functions (the rollback guard) are created by `shift` per
+            // shifted function, never by a template.
+            for (file, template) in [
+                ("template-rust.yaml", &rust),
+                ("template-hybrid.yaml", &hybrid),
+            ] {
+                assert!(
+                    !template.contains(&format!("CodeUri: functions/{name}\n")),
+                    "{file} deploys the tool function {name}, which shift creates"
+                );
+            }
+            assert!(
+                cfg.routes.is_empty(),
+                "{fname}: a tool function has no routes"
+            );
+            continue;
+        }
         let res = &cfg.template_resource;
         for (file, template) in [
             ("template-rust.yaml", &rust),

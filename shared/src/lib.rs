@@ -38,6 +38,8 @@ mod pymimetypes_table;
 pub mod pyround;
 pub mod pysort;
 pub mod pyvalue;
+#[cfg(feature = "routing")]
+pub mod routing;
 pub mod runtime;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -116,6 +116,22 @@ where
     I: AsyncFnOnce() -> S,
     H: AsyncFn(&serde_json::Value, &InvokeContext, &S) -> serde_json::Value,
 {
+    run_fallible(init, async |event, ctx, state| {
+        Ok::<_, std::convert::Infallible>(handler(event, ctx, state).await)
+    })
+}
+
+/// [`run`] for a function whose failure must reach Lambda as a failure: an `Err` is reported
+/// on the Runtime API's error path (`/invocation/{id}/error`), so an asynchronous caller (SNS,
+/// EventBridge, a CloudWatch alarm action) retries it. The Manuel ports answer every event with a
+/// value, as their Python twins do; the rollback guard uses this one.
+#[cfg(feature = "lambda")]
+pub fn run_fallible<S, I, H, E>(init: I, handler: H) -> Result<(), Error>
+where
+    I: AsyncFnOnce() -> S,
+    H: AsyncFn(&serde_json::Value, &InvokeContext, &S) -> Result<serde_json::Value, E>,
+    E: std::fmt::Display,
+{
     init_tracing();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -130,7 +146,9 @@ where
                     &event.context.invoked_function_arn,
                     event.context.deadline,
                 );
-                Ok::<serde_json::Value, Error>(handler(&event.payload, &ctx, state).await)
+                handler(&event.payload, &ctx, state)
+                    .await
+                    .map_err(|e| Error::from(e.to_string()))
             },
         ))
         .await

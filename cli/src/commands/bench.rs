@@ -516,6 +516,12 @@ async fn sweep(project: &Project, args: BenchArgs) -> anyhow::Result<i32> {
                     .display()
             ),
         ];
+        if cfg.tool {
+            anyhow::bail!(
+                "--write-template: {} is the tool's own function (no template resource; shift creates it)",
+                args.function
+            );
+        }
         // The Rust twin of the function's resource (as `functions list` names it).
         let resource = format!("{}Rust", cfg.template_resource);
         let updated = tuning::set_memory_size(

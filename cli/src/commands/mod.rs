@@ -35,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Fixtures { action } => fixtures::run(&project, action),
         Command::Shift(args) => shift::shift(&project, args).await,
         Command::Rollback(args) => shift::rollback(&project, args).await,
+        Command::Guard(args) => shift::guard(&project, args).await,
         Command::Status(args) => shift::status(&project, args).await,
         Command::Rehearse(args) => rehearse::run(&project, args).await,
     }

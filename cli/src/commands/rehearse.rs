@@ -13,7 +13,7 @@ use crate::fixtures::{self, Case};
 use crate::shift::controller::{sample_warnings, Limits};
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
-use crate::shift::router::{AliasRouter, Router};
+use crate::shift::router::{AliasTarget, RouteTarget};
 use crate::shift::{parse_plan, Thresholds};
 use crate::stack::Stack;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
@@ -55,15 +55,16 @@ pub async fn run(project: &Project, args: RehearseArgs) -> anyhow::Result<i32> {
     );
     crate::stack::moto::create_two_version_function(&stack, &name).await?;
     let conf = stack.sdk_config().await;
+    let target = RouteTarget::Alias(AliasTarget {
+        function: name.clone(),
+        alias: "live".into(),
+        python_version: "1".into(),
+        rust_version: "2".into(),
+    });
     let plan = Plan {
         function: args.function.clone(),
-        router: Router::Alias(AliasRouter {
-            client: aws_sdk_lambda::Client::new(&conf),
-            function: name.clone(),
-            alias: "live".into(),
-            python_version: "1".into(),
-            rust_version: "2".into(),
-        }),
+        router: target.router(&conf),
+        target,
         monitor: Monitor {
             client: aws_sdk_cloudwatch::Client::new(&conf),
             scope: MetricScope::Alias {

@@ -1,13 +1,14 @@
 //! `shift`, `rollback`, `status`: move traffic between the Python and the Rust side.
 
 use crate::bench::load::parse_duration;
-use crate::cli::{RollbackArgs, ShiftArgs, StatusArgs};
+use crate::cli::{GuardAction, GuardArgs, RollbackArgs, ShiftArgs, StatusArgs};
 use crate::config::Project;
 use crate::exit;
 use crate::shift::controller::{sample_warnings, Controller, Event, Limits, Outcome, Pause};
+use crate::shift::guard::{GuardCheck, GuardClients, GuardCode, GuardSpec};
 use crate::shift::journal::Journal;
 use crate::shift::monitor::{MetricScope, Monitor};
-use crate::shift::router::{AliasRouter, Route53Router, Router};
+use crate::shift::router::{AliasTarget, Route53Target, RouteTarget, Router};
 use crate::shift::routes::{judge, routes_of, Finding, Needs, RouteAuth};
 use crate::shift::{parse_plan, Thresholds};
 use std::time::Duration;
@@ -15,6 +16,8 @@ use std::time::Duration;
 /// Everything a shift of one function needs, validated before any AWS call.
 pub(crate) struct Plan {
     pub function: String,
+    /// What the router moves (also the guard function's configuration).
+    pub target: RouteTarget,
     pub router: Router,
     pub monitor: Monitor,
 }
@@ -45,45 +48,47 @@ fn plan_for(
             if python_version == rust_version {
                 anyhow::bail!("manuel-migrate.toml: functions.{function}.deploy: python_version and rust_version are both {rust_version}");
             }
+            let target = RouteTarget::Alias(AliasTarget {
+                function: name.clone(),
+                alias: alias.clone(),
+                python_version: python_version.clone(),
+                rust_version: rust_version.clone(),
+            });
             Ok(Plan {
                 function: function.to_owned(),
                 monitor: Monitor {
                     client: aws_sdk_cloudwatch::Client::new(conf),
                     scope: MetricScope::Alias {
-                        function: name.clone(),
-                        alias: alias.clone(),
-                        python_version: python_version.clone(),
-                        rust_version: rust_version.clone(),
+                        function: name,
+                        alias,
+                        python_version,
+                        rust_version,
                     },
                 },
-                router: Router::Alias(AliasRouter {
-                    client: aws_sdk_lambda::Client::new(conf),
-                    function: name,
-                    alias,
-                    python_version,
-                    rust_version,
-                }),
+                router: target.router(conf),
+                target,
             })
         }
         "route53" => {
             let r = deploy.route53.clone().ok_or_else(|| missing(function, "route53", ""))?;
+            let target = RouteTarget::Route53(Route53Target {
+                zone_id: r.zone_id,
+                record_name: r.record_name,
+                record_type: r.record_type,
+                python_set: r.python_set,
+                rust_set: r.rust_set,
+                python_target: r.python_target,
+                rust_target: r.rust_target,
+                ttl: r.ttl,
+            });
             Ok(Plan {
                 function: function.to_owned(),
                 monitor: Monitor {
                     client: aws_sdk_cloudwatch::Client::new(conf),
                     scope: MetricScope::Functions { python_function: r.python_function.clone(), rust_function: r.rust_function.clone() },
                 },
-                router: Router::Route53(Route53Router {
-                    client: aws_sdk_route53::Client::new(conf),
-                    zone_id: r.zone_id,
-                    record_name: r.record_name,
-                    record_type: r.record_type,
-                    python_set: r.python_set,
-                    rust_set: r.rust_set,
-                    python_target: r.python_target,
-                    rust_target: r.rust_target,
-                    ttl: r.ttl,
-                }),
+                router: target.router(conf),
+                target,
             })
         }
         other => anyhow::bail!("manuel-migrate.toml: functions.{function}.deploy.router = '{other}' (alias or route53)"),
@@ -422,6 +427,11 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
             }
         }
         println!("  {}", read_call(&plan));
+        if steps.iter().any(|s| *s > 0.0) && !args.no_guard {
+            for line in guard_spec(&plan, thresholds, interval).describe_install() {
+                println!("  {line}");
+            }
+        }
         for (i, s) in steps.iter().enumerate() {
             println!("  {}", plan.router.describe_set(*s));
             if args.plan.is_some() && *s < 100.0 && i + 1 < steps.len() {
@@ -436,6 +446,24 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
     if steps.iter().any(|s| *s > 0.0) {
         route_preflight(project, &args.function, &conf, args.accept_route_auth).await?;
         source_preflight(project, &args.function, &conf, args.accept_event_sources).await?;
+        if args.no_guard {
+            eprintln!(
+                "warning: --no-guard: no alarm watches {} in AWS; once this process is gone, Rust keeps its share whatever its error rate",
+                args.function
+            );
+        } else {
+            let spec = guard_spec(&plan, thresholds, interval);
+            let state = ensure_guard(project, &spec, &conf).await?;
+            println!(
+                "guard: alarm {} ({}, > {} points over {} s) → topic → function {}: it sends {} back to Python if no controller does",
+                spec.name,
+                state.alarm_state,
+                state.threshold,
+                spec.period_s,
+                spec.name,
+                spec.target.describe()
+            );
+        }
     }
     let j = journal(project);
     if let Some(d) = j.dangling_intent(&plan.function) {
@@ -471,10 +499,135 @@ pub async fn shift(project: &Project, args: ShiftArgs) -> anyhow::Result<i32> {
     Ok(outcome.exit_code())
 }
 
+fn guard_spec(plan: &Plan, thresholds: Thresholds, interval: Duration) -> GuardSpec {
+    GuardSpec::new(
+        &plan.function,
+        plan.target.clone(),
+        plan.monitor.scope.clone(),
+        thresholds,
+        interval,
+    )
+}
+
+/// The guard's package: `functions package --function rollback-guard`'s zip; on the local stack
+/// (whose moto never runs code) a stand-in when there is none — the stack runs the crate.
+fn guard_code(project: &Project) -> anyhow::Result<GuardCode> {
+    use aws_sdk_lambda::types::Architecture;
+    let krate = &project
+        .function(crate::shift::guard::GUARD_FUNCTION)?
+        .crate_name;
+    let path = super::functions::package::lambda_dir(project).join(format!("{krate}.zip"));
+    match std::fs::read(&path) {
+        Ok(zip) => {
+            let arch = match super::functions::package::zip_arch(&zip) {
+                Some("arm64") => Architecture::Arm64,
+                Some(_) => Architecture::X8664,
+                None => anyhow::bail!("{}: not a bootstrap package", path.display()),
+            };
+            Ok(GuardCode { zip, arch })
+        }
+        Err(_) if crate::aws::local_endpoint().is_some() => Ok(GuardCode {
+            zip: crate::package::zip(&[(
+                "bootstrap",
+                b"local stand-in: the stack runs functions/rollback-guard\n",
+                0o755,
+            )])?,
+            arch: Architecture::X8664,
+        }),
+        Err(e) => Err(crate::shift::guard::GuardError::NoPackage(format!(
+            "{}: {e}",
+            path.display()
+        ))
+        .into()),
+    }
+}
+
+/// Create or update the guard and check that it is whole.
+async fn ensure_guard(
+    project: &Project,
+    spec: &GuardSpec,
+    conf: &aws_config::SdkConfig,
+) -> anyhow::Result<crate::shift::guard::GuardState> {
+    let code = guard_code(project)?;
+    let role = match (
+        &project.config.shift.guard_role_arn,
+        crate::aws::local_endpoint(),
+    ) {
+        (Some(r), _) => r.clone(),
+        (None, Some(moto)) => crate::stack::moto::create_role(&moto).await?,
+        (None, None) => return Err(crate::shift::guard::GuardError::NoRole.into()),
+    };
+    let memory = project
+        .function(crate::shift::guard::GUARD_FUNCTION)?
+        .memory_mb as i32;
+    let state = GuardClients::new(conf)
+        .install(spec, &code, &role, memory)
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e).context(
+                "the shift refuses to move weight without its guard (--no-guard shifts unguarded)",
+            )
+        })?;
+    Ok(state)
+}
+
+fn default_thresholds(project: &Project) -> Thresholds {
+    let d = &project.config.shift;
+    Thresholds {
+        max_error_diff: d.max_error_diff,
+        min_invocations: d.min_invocations,
+        strict_p: d.strict_p,
+        min_errors: d.min_errors,
+    }
+}
+
+fn default_interval(project: &Project) -> Duration {
+    parse_duration(&project.config.shift.interval).unwrap_or(Duration::from_secs(600))
+}
+
+/// `guard show | remove`.
+pub async fn guard(project: &Project, args: GuardArgs) -> anyhow::Result<i32> {
+    let function = match &args.action {
+        GuardAction::Show { function } | GuardAction::Remove { function } => function.clone(),
+    };
+    let conf = crate::aws::config(project).await;
+    let plan = plan_for(project, &function, &conf)?;
+    let spec = guard_spec(
+        &plan,
+        default_thresholds(project),
+        default_interval(project),
+    );
+    let clients = GuardClients::new(&conf);
+    match args.action {
+        GuardAction::Show { .. } => match clients.inspect(&spec).await? {
+            GuardCheck::Ready(s) => {
+                println!(
+                    "{function}: guard {} is whole — alarm {} since {} ({}), threshold {} points, topic {}, function {}",
+                    spec.name, s.alarm_state, s.alarm_updated, s.alarm_reason, s.threshold, s.topic_arn, s.function_arn
+                );
+                Ok(exit::OK)
+            }
+            GuardCheck::Missing(what) => {
+                println!("{function}: no whole guard: {what}");
+                Ok(exit::GATE_FAILED)
+            }
+        },
+        GuardAction::Remove { .. } => {
+            let removed = clients.remove(&spec).await?;
+            if removed.is_empty() {
+                println!("{function}: no guard to remove");
+            } else {
+                println!("{function}: removed {}", removed.join(", "));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
 fn read_call(plan: &Plan) -> String {
     match &plan.router {
-        Router::Alias(a) => format!("lambda:GetAlias {} alias {}", a.function, a.alias),
-        Router::Route53(r) => format!(
+        Router::Alias { to: a, .. } => format!("lambda:GetAlias {} alias {}", a.function, a.alias),
+        Router::Route53 { to: r, .. } => format!(
             "route53:ListResourceRecordSets {} {}",
             r.zone_id, r.record_name
         ),
@@ -546,6 +699,7 @@ pub async fn status(project: &Project, args: StatusArgs) -> anyhow::Result<i32> 
         "last decision",
         "error rates (window)",
         "routes (authorization)",
+        "guard (in AWS)",
         "in flight",
     ]);
     let conf = crate::aws::config(project).await;
@@ -582,7 +736,24 @@ pub async fn status(project: &Project, args: StatusArgs) -> anyhow::Result<i32> 
             .map(|d| format!("INTERRUPTED during: {} ({})", d.detail, d.ts))
             .unwrap_or_else(|| "nothing".into());
         let routes = routes_status(project, name, &conf).await;
-        t.add_row(vec![name.clone(), weights, decision, rates, routes, flight]);
+        let spec = guard_spec(&plan, default_thresholds(project), window);
+        let guard = match GuardClients::new(&conf).inspect(&spec).await {
+            Ok(GuardCheck::Ready(s)) => format!(
+                "alarm {} since {}\n{}",
+                s.alarm_state, s.alarm_updated, s.alarm_reason
+            ),
+            Ok(GuardCheck::Missing(what)) => format!("none: {what}"),
+            Err(e) => format!("unknown: {e}"),
+        };
+        t.add_row(vec![
+            name.clone(),
+            weights,
+            decision,
+            rates,
+            routes,
+            guard,
+            flight,
+        ]);
     }
     println!("{t}");
     for name in &names {

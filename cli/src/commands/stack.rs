@@ -37,8 +37,7 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
                 Ports {
                     redis: redis_port,
                     moto: moto_port,
-                    bedrock: None,
-                    transcripts: None,
+                    ..Ports::default()
                 },
                 true,
             )
@@ -137,6 +136,20 @@ pub async fn run(project: &Project, action: StackAction) -> anyhow::Result<i32> 
         }
         StackAction::BedrockReplay { dir, misses, port } => {
             stack::bedrock::serve(&dir, &misses, port).await?;
+            Ok(0)
+        }
+        StackAction::Alarms {
+            run_dir,
+            port,
+            tick_ms,
+        } => {
+            stack::alarms::serve(
+                project.clone(),
+                run_dir,
+                port,
+                std::time::Duration::from_millis(tick_ms.max(100)),
+            )
+            .await?;
             Ok(0)
         }
         StackAction::TranscriptProxy {

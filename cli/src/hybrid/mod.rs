@@ -430,7 +430,7 @@ fn python_part(
     let mut outputs = String::new();
     // Output keys written already: a Rust output of the same key is not copied again.
     let mut outputs_done = BTreeSet::from(["ApiUrl".to_owned()]);
-    for (name, f) in &config.functions {
+    for (name, f) in config.functions.iter().filter(|(_, f)| !f.tool) {
         validate(name, f)?;
         let twin_name = format!("{}Rust", f.template_resource);
         let twin = rust_resources

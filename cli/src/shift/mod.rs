@@ -1,9 +1,11 @@
 //! Shift: move traffic step by step, watch both sides' error rates, roll back on a bad step.
 
 pub mod controller;
+pub mod guard;
 pub mod journal;
 pub mod monitor;
-pub mod router;
+/// The router lives in `shared`: the rollback guard function moves traffic with the same code.
+pub use manuel_shared::routing as router;
 pub mod routes;
 pub mod sources;
 pub mod stats;

@@ -5,8 +5,10 @@
 //! so that `stack down` stops exactly those processes, even after the CLI crashed. Commands that
 //! need a stack (`invoke`, `parity`) use a running one, or start a private one that dies with them.
 
+pub mod alarms;
 pub mod bedrock;
 pub mod cognito;
+pub mod metric_math;
 pub mod moto;
 mod private;
 mod resources;
@@ -55,6 +57,12 @@ impl StackError {
             StackError::NotHealthy { .. } | StackError::Aws { .. } | StackError::Service { .. }
         )
     }
+
+    /// A service that could not bind the port chosen for it.
+    pub fn is_port_race(&self) -> bool {
+        matches!(self, StackError::NotHealthy { detail, .. }
+            if detail.contains("Address already in use") || detail.contains("address in use"))
+    }
 }
 
 /// One started service.
@@ -81,6 +89,10 @@ pub struct StackInfo {
     /// The transcript proxy (absent in stacks recorded by older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcripts: Option<ServiceInfo>,
+    /// The alarm evaluator and SNS → Lambda delivery (absent in older stacks and in the parity
+    /// helpers' stacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<ServiceInfo>,
     /// The stack's CA, which the functions trust (`SSL_CERT_FILE`): see [`transcripts`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
@@ -95,6 +107,7 @@ impl StackInfo {
         let mut v = vec![&self.redis, &self.moto];
         v.extend(self.bedrock.as_ref());
         v.extend(self.transcripts.as_ref());
+        v.extend(self.alarms.as_ref());
         v
     }
 }
@@ -174,6 +187,9 @@ pub struct Ports {
     pub moto: Option<u16>,
     pub bedrock: Option<u16>,
     pub transcripts: Option<u16>,
+    pub alarms: Option<u16>,
+    /// Without the alarm evaluator (the parity gate's extra stacks, which no shift uses).
+    pub without_alarms: bool,
 }
 
 /// moto server with the local stack's corrections (see the file's docstring).
@@ -183,6 +199,36 @@ impl Stack {
     /// Start redis, moto and the Bedrock replay. `detached` services outlive this process
     /// (`stack up`); otherwise they are killed with it.
     pub async fn start(
+        project: &Project,
+        run_dir: PathBuf,
+        ports: Ports,
+        detached: bool,
+    ) -> Result<Self, StackError> {
+        // A port chosen free may be taken before its service binds it (by a connection or a
+        // stack starting beside this one): the start is tried again with other ports, when the
+        // ports were the stack's to choose.
+        let chosen_here = [
+            ports.redis,
+            ports.moto,
+            ports.bedrock,
+            ports.transcripts,
+            ports.alarms,
+        ]
+        .iter()
+        .all(Option::is_none);
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(project, run_dir.clone(), ports, detached).await {
+                Err(e) if chosen_here && attempt < 3 && e.is_port_race() => {
+                    tracing::warn!("stack start, attempt {attempt}: {e}; again with other ports");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(
         project: &Project,
         run_dir: PathBuf,
         ports: Ports,
@@ -204,12 +250,14 @@ impl Stack {
         }
         let moto_bin = project.tools_bin().join("python3");
         let self_bin = self_binary()?;
-        let [redis_port, moto_port, bedrock_port, proxy_port] = services::choose_ports([
-            (ports.redis, "redis"),
-            (ports.moto, "moto"),
-            (ports.bedrock, "bedrock"),
-            (ports.transcripts, "transcripts"),
-        ])?;
+        let [redis_port, moto_port, bedrock_port, proxy_port, alarms_port] =
+            services::choose_ports([
+                (ports.redis, "redis"),
+                (ports.moto, "moto"),
+                (ports.bedrock, "bedrock"),
+                (ports.transcripts, "transcripts"),
+                (ports.alarms, "alarms"),
+            ])?;
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| StackError::Io(format!("{}: {e}", run_dir.display())))?;
         let moto_launcher = run_dir.join("moto_server_local.py");
@@ -226,6 +274,7 @@ impl Stack {
                 moto: ServiceInfo::default(),
                 bedrock: None,
                 transcripts: None,
+                alarms: None,
                 ca_file: Some(ca_file.clone()),
                 started_at: chrono::Utc::now().to_rfc3339(),
                 cognito: None,
@@ -300,6 +349,16 @@ impl Stack {
             "--region".into(),
             p.region.clone(),
         ];
+        let alarms_args = [
+            "--project".to_string(),
+            project.root.display().to_string(),
+            "stack".into(),
+            "alarms".into(),
+            "--run-dir".into(),
+            run_dir.display().to_string(),
+            "--port".into(),
+            alarms_port.to_string(),
+        ];
         let started = async {
             let spawn = |name, bin: &Path, args: &[String], port| {
                 services::spawn(name, bin, args, port, &run_dir, &project.root, detached)
@@ -316,6 +375,11 @@ impl Stack {
             let proxy = spawn("transcripts", &self_bin, &proxy_args, proxy_port)?;
             stack.info.transcripts = Some(proxy.info);
             stack.children.push(proxy.child);
+            if !ports.without_alarms {
+                let alarms = spawn("alarms", &self_bin, &alarms_args, alarms_port)?;
+                stack.info.alarms = Some(alarms.info);
+                stack.children.push(alarms.child);
+            }
             let infos: Vec<ServiceInfo> = stack.info.services().into_iter().cloned().collect();
             for (info, child) in infos.iter().zip(stack.children.iter_mut()) {
                 if let Some(service) = services::Service::of(info) {
@@ -401,20 +465,28 @@ impl Stack {
         let pid = std::process::id();
         futures::future::try_join_all((1..=n).map(|i| {
             let run_dir = project.state_dir().join(format!("stack-{pid}-{i}"));
-            Self::start(project, run_dir, Ports::default(), false)
+            let ports = Ports {
+                without_alarms: true,
+                ..Ports::default()
+            };
+            Self::start(project, run_dir, ports, false)
         }))
         .await
     }
 
     /// Start the workers of `stack up --workers N` (detached, numbered from 1).
     pub async fn start_workers(project: &Project, n: usize) -> Result<Vec<Self>, StackError> {
-        futures::future::try_join_all(
-            (1..=n).map(|i| Self::start(project, worker_dir(project, i), Ports::default(), true)),
-        )
+        futures::future::try_join_all((1..=n).map(|i| {
+            let ports = Ports {
+                without_alarms: true,
+                ..Ports::default()
+            };
+            Self::start(project, worker_dir(project, i), ports, true)
+        }))
         .await
     }
 
-    fn attach_at(project: &Project, run_dir: PathBuf) -> Option<Self> {
+    pub(crate) fn attach_at(project: &Project, run_dir: PathBuf) -> Option<Self> {
         let info = read_info(&run_dir)?;
         if !info.services().into_iter().all(services::alive) {
             return None;
@@ -618,13 +690,4 @@ pub fn recorded(project: &Project) -> Option<StackInfo> {
     read_info(&shared_run_dir(project))
 }
 
-pub fn aws_message<E: std::error::Error>(e: &E) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
-}
+pub use manuel_shared::routing::aws_message;

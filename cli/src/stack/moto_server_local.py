@@ -48,6 +48,10 @@ Additions (not AWS APIs; only the CLI calls them):
   Transcribe job (status, language). The CLI's snapshot reads it instead of some fifteen SDK
   calls (the SDK reading stays as the fallback, and a test holds the two to the same result).
   Nothing is changed: no backend is created, no message's visibility moves, no job advances.
+- GET /__local/alarms?prefix=P names the CloudWatch alarms (every account and region) whose
+  name starts with P. The stack's alarm service asks it every tick: an AWS request would draw
+  a request id from moto's seeded generator, and the ids a case draws would then depend on
+  when the last tick was; this one draws nothing, touches nothing and creates no backend.
 """
 import base64
 import copy
@@ -64,6 +68,7 @@ from xml.sax.saxutils import escape
 
 import moto.backends
 import moto.core.responses
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.base_backend import BackendDict, backend_lock
 from moto.core.model_instances import reset_model_data
 from moto.moto_api._internal import mock_random
@@ -120,9 +125,12 @@ def _state_of(d):
     return {a: dict(b) for a, b in d.items()}, dict(vars(d))
 
 
-def _checkpoint_state():
+def _checkpoint_state(region):
     global _checkpoint
     with backend_lock:
+        # CloudWatch's backend exists from its first request on; in the checkpoint from the
+        # start (empty), a request to it restores CloudWatch alone instead of everything.
+        _cloudwatch_backends()[DEFAULT_ACCOUNT_ID][region]
         dicts = list(BackendDict._instances)
         # One deepcopy for all, so that objects shared between backends stay shared.
         saved = copy.deepcopy([_state_of(d) for d in dicts])
@@ -139,7 +147,7 @@ def _checkpoint_state():
 # another service: S3 notifications, SNS deliveries, Lambda, EventBridge... — for those, and for
 # any service not known here to stay within itself, everything counts as touched.
 ALL = "*"
-_SELF_CONTAINED = {"dynamodb", "sqs", "cognitoidp", "transcribe", "sts", "iam"}
+_SELF_CONTAINED = {"dynamodb", "sqs", "cognitoidp", "transcribe", "sts", "iam", "cloudwatch"}
 _touched = {ALL}
 _touched_lock = threading.Lock()
 # MANUEL_MOTO_FULL_RESTORE=1: every restore copies every service back (to rule the tracking out).
@@ -337,6 +345,12 @@ def _body(environ):
     return json.loads(raw) if raw.strip() else None
 
 
+def _cloudwatch_backends():
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends
+
+
 def _query(environ):
     return parse_qs(environ.get("QUERY_STRING", ""))
 
@@ -365,7 +379,7 @@ def _call(self, environ, start_response):
     if path in ("/__local/checkpoint", "/__local/restore") and environ.get("REQUEST_METHOD") == "POST":
         started = time.perf_counter()
         try:
-            out = _checkpoint_state() if path.endswith("checkpoint") else _restore_state()
+            out = _checkpoint_state(_region(environ)) if path.endswith("checkpoint") else _restore_state()
             status = "200 OK" if out is not None else "409 Conflict"
             out = out or {"error": "no checkpoint"}
             restored = bool(out.get("backends")) and path.endswith("restore")
@@ -387,6 +401,19 @@ def _call(self, environ, start_response):
         out["ms"] = round((time.perf_counter() - started) * 1000, 3)
         body = json.dumps(out, default=_wire).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+    if path == "/__local/alarms" and environ.get("REQUEST_METHOD") == "GET":
+        prefix = _query(environ).get("prefix", [""])[0]
+        with backend_lock:
+            names = sorted(
+                name
+                for account in _cloudwatch_backends().values()
+                for backend in account.values()
+                for name in backend.alarms
+                if name.startswith(prefix)
+            )
+        body = json.dumps({"names": names}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
     if path == "/__local/state" and environ.get("REQUEST_METHOD") == "POST":
         try:

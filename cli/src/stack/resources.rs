@@ -369,6 +369,7 @@ impl Stack {
         let resp = self
             .http()
             .post(&url)
+            .query(&[("region", &self.names.region)])
             .send()
             .await
             .map_err(|e| StackError::Service {

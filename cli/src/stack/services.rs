@@ -160,6 +160,7 @@ pub fn alive(svc: &ServiceInfo) -> bool {
                 "moto" => "moto_server",
                 "bedrock" => "bedrock-replay",
                 "transcripts" => "transcript-proxy",
+                "alarms" => "stack alarms",
                 other => other,
             };
             String::from_utf8_lossy(&cmdline).contains(expect)
@@ -272,6 +273,7 @@ pub enum Service {
     Moto,
     Bedrock,
     Transcripts,
+    Alarms,
 }
 
 impl Service {
@@ -282,6 +284,7 @@ impl Service {
             "moto" => Some(Self::Moto),
             "bedrock" => Some(Self::Bedrock),
             "transcripts" => Some(Self::Transcripts),
+            "alarms" => Some(Self::Alarms),
             _ => None,
         }
     }
@@ -292,6 +295,7 @@ impl Service {
             Self::Moto => "moto",
             Self::Bedrock => "bedrock",
             Self::Transcripts => "transcripts",
+            Self::Alarms => "alarms",
         }
     }
 
@@ -318,6 +322,9 @@ impl Service {
             Self::Transcripts => http_ready(&url("/__transcripts/health"))
                 .await
                 .map(|()| "healthy"),
+            Self::Alarms => http_ready(&url("/__alarms/health"))
+                .await
+                .map(|()| "healthy (evaluates the guard alarms)"),
         }
     }
 

@@ -3,7 +3,7 @@
 //! with the Python template.
 
 mod new;
-mod package;
+pub(crate) mod package;
 mod sync;
 
 #[cfg(test)]
@@ -197,7 +197,13 @@ fn list(project: &Project) -> anyhow::Result<i32> {
         t.add_row(vec![
             format!("{name} (functions/{})", cfg.crate_name),
             cfg.python().map_or_else(
-                || "— (Rust only)".into(),
+                || {
+                    if cfg.tool {
+                        "— (the tool's own)".into()
+                    } else {
+                        "— (Rust only)".into()
+                    }
+                },
                 |py| format!("{}/{}", py.dir, py.handler),
             ),
             if cfg.routes.is_empty() {
@@ -210,7 +216,9 @@ fn list(project: &Project) -> anyhow::Result<i32> {
             } else {
                 binaries.join("\n")
             },
-            if in_template {
+            if cfg.tool {
+                "— (created by shift, per function)".into()
+            } else if in_template {
                 resource
             } else {
                 format!("{resource} MISSING")

@@ -23,7 +23,7 @@ pub(super) fn selected(
         .collect()
 }
 
-pub(super) fn lambda_dir(project: &Project) -> std::path::PathBuf {
+pub(crate) fn lambda_dir(project: &Project) -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| project.root.join("target"))
@@ -260,7 +260,7 @@ pub(super) async fn publish(
 }
 
 /// The architecture of the `bootstrap` inside a package (reads the first local file entry).
-pub(super) fn zip_arch(zip: &[u8]) -> Option<&'static str> {
+pub(crate) fn zip_arch(zip: &[u8]) -> Option<&'static str> {
     use std::io::Read;
     if zip.len() < 30 || zip[..4] != [0x50, 0x4b, 0x03, 0x04] {
         return None;

@@ -1,6 +1,10 @@
 //! How traffic is split: Lambda alias weights (`AdditionalVersionWeights` between the Python and
 //! the Rust version of one function) or two weighted Route 53 records. Weights are always read
 //! from AWS, never from memory.
+//!
+//! The shift controller (the CLI) and the rollback guard (a Lambda function that CloudWatch's
+//! alarm calls through SNS) move traffic with this one piece of code: a [`RouteTarget`] says
+//! what to move (the CLI writes it into the guard's environment as JSON), a [`Router`] moves it.
 
 use aws_sdk_lambda::types::AliasRoutingConfiguration;
 use std::collections::HashMap;
@@ -32,16 +36,18 @@ pub struct Weights {
     pub detail: String,
 }
 
-pub struct AliasRouter {
-    pub client: aws_sdk_lambda::Client,
+/// A Lambda alias whose weights move between a Python and a Rust version.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AliasTarget {
     pub function: String,
     pub alias: String,
     pub python_version: String,
     pub rust_version: String,
 }
 
-pub struct Route53Router {
-    pub client: aws_sdk_route53::Client,
+/// A Route 53 name with one weighted record for each side.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Route53Target {
     pub zone_id: String,
     pub record_name: String,
     pub record_type: String,
@@ -52,16 +58,68 @@ pub struct Route53Router {
     pub ttl: i64,
 }
 
+/// What a router moves, as configuration: serialisable, so that the guard function is given
+/// exactly what the controller uses (`MANUEL_GUARD_TARGET`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "router", rename_all = "snake_case")]
+pub enum RouteTarget {
+    Alias(AliasTarget),
+    Route53(Route53Target),
+}
+
+/// A target with the client that moves it.
 pub enum Router {
-    Alias(AliasRouter),
-    Route53(Route53Router),
+    Alias {
+        client: aws_sdk_lambda::Client,
+        to: AliasTarget,
+    },
+    Route53 {
+        client: aws_sdk_route53::Client,
+        to: Route53Target,
+    },
+}
+
+impl RouteTarget {
+    /// The router that moves this target's traffic with the clients of `conf`.
+    pub fn router(&self, conf: &aws_config::SdkConfig) -> Router {
+        match self.clone() {
+            RouteTarget::Alias(to) => Router::Alias {
+                client: aws_sdk_lambda::Client::new(conf),
+                to,
+            },
+            RouteTarget::Route53(to) => Router::Route53 {
+                client: aws_sdk_route53::Client::new(conf),
+                to,
+            },
+        }
+    }
+
+    /// What it names, in words: `alias live of manuel-query-dev` or a Route 53 record.
+    pub fn describe(&self) -> String {
+        match self {
+            RouteTarget::Alias(a) => format!("alias {} of {}", a.alias, a.function),
+            RouteTarget::Route53(r) => format!("record {} in zone {}", r.record_name, r.zone_id),
+        }
+    }
+}
+
+/// An SDK error with its chain of causes, in one line.
+pub fn aws_message<E: std::error::Error>(e: &E) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
 }
 
 fn aws(call: &'static str, target: &str, e: impl std::error::Error) -> RouterError {
     RouterError::Aws {
         call,
         target: target.to_owned(),
-        message: crate::stack::aws_message(&e),
+        message: aws_message(&e),
     }
 }
 
@@ -69,7 +127,7 @@ impl Router {
     /// The AWS call `set` makes, in words (for `--dry-run` and the journal).
     pub fn describe_set(&self, percent: f64) -> String {
         match self {
-            Router::Alias(a) => {
+            Router::Alias { to: a, .. } => {
                 if percent >= 100.0 {
                     format!("lambda:UpdateAlias {} alias {} → version {} (promote, no additional weights)", a.function, a.alias, a.rust_version)
                 } else if percent <= 0.0 {
@@ -88,7 +146,7 @@ impl Router {
                     )
                 }
             }
-            Router::Route53(r) => format!(
+            Router::Route53 { to: r, .. } => format!(
                 "route53:ChangeResourceRecordSets {} UPSERT {} {} weights {}={} {}={}",
                 r.zone_id,
                 r.record_name,
@@ -103,9 +161,8 @@ impl Router {
 
     pub async fn read(&self) -> Result<Weights, RouterError> {
         match self {
-            Router::Alias(a) => {
-                let out = a
-                    .client
+            Router::Alias { client, to: a } => {
+                let out = client
                     .get_alias()
                     .function_name(&a.function)
                     .name(&a.alias)
@@ -142,9 +199,8 @@ impl Router {
                     detail,
                 })
             }
-            Router::Route53(r) => {
-                let out = r
-                    .client
+            Router::Route53 { client, to: r } => {
+                let out = client
                     .list_resource_record_sets()
                     .hosted_zone_id(&r.zone_id)
                     .start_record_name(&r.record_name)
@@ -188,7 +244,7 @@ impl Router {
 
     pub async fn set(&self, percent: f64) -> Result<(), RouterError> {
         match self {
-            Router::Alias(a) => {
+            Router::Alias { client, to: a } => {
                 let (version, weights) = if percent >= 100.0 {
                     (a.rust_version.clone(), HashMap::new())
                 } else if percent <= 0.0 {
@@ -199,7 +255,7 @@ impl Router {
                         HashMap::from([(a.rust_version.clone(), percent / 100.0)]),
                     )
                 };
-                a.client
+                client
                     .update_alias()
                     .function_name(&a.function)
                     .name(&a.alias)
@@ -220,7 +276,7 @@ impl Router {
                     })?;
                 Ok(())
             }
-            Router::Route53(r) => {
+            Router::Route53 { client, to: r } => {
                 use aws_sdk_route53::types::{
                     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
                 };
@@ -253,7 +309,7 @@ impl Router {
                     .changes(record(&r.rust_set, &r.rust_target, rust_w)?)
                     .build()
                     .map_err(|e| aws("route53 change batch", &r.zone_id, e))?;
-                r.client
+                client
                     .change_resource_record_sets()
                     .hosted_zone_id(&r.zone_id)
                     .change_batch(batch)
